@@ -1,0 +1,1 @@
+//! `tally agent` (stub, being written).

@@ -1,0 +1,5 @@
+//! Command line.
+use clap::Parser;
+#[derive(Parser, Debug)]
+pub struct Cli {}
+pub fn parse() -> Cli { Cli::parse() }

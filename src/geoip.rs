@@ -1,0 +1,1 @@
+//! GeoIP: City + ASN readers behind one lookup function (stub, being written).

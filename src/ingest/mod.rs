@@ -1,0 +1,2 @@
+//! Ingest: validation, enrichment, aggregation and the writer task.
+pub mod useragent;

@@ -1,0 +1,1 @@
+//! User agent → player/device family (stub, being written).
