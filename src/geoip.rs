@@ -3,7 +3,7 @@
 //! Owns the databases and nothing else: the embedded DB-IP Lite country database (used only
 //! when no City file is configured), the operator's optional City and ASN files (MaxMind
 //! GeoIP2/GeoLite2 schema or the flat DB-IP / ip-location-db schema, told apart per field by
-//! [`record`]), their validation at open, and their reload when a file is replaced.
+//! the `record` module), their validation at open, and their reload when a file is replaced.
 //!
 //! It must not keep, log or return the IP it is given: callers drop the address right after
 //! [`GeoIp::lookup`], which is the privacy boundary described in DESIGN.md.
@@ -286,7 +286,9 @@ struct FileSlot {
     kind: GeoIpKind,
     path: PathBuf,
     current: ArcSwap<Loaded>,
-    /// Serialises reloads and remembers the last bad version.
+    /// Serialises reloads (held while a file is read and scanned).
+    reloading: Mutex<()>,
+    /// The last bad version, if the file on disk is one (held only briefly, for `about`).
     failure: Mutex<Option<Failure>>,
 }
 
@@ -404,12 +406,13 @@ impl FileSlot {
             kind,
             path: path.to_owned(),
             current: ArcSwap::from_pointee(loaded),
+            reloading: Mutex::new(()),
             failure: Mutex::new(None),
         })
     }
 
     fn reload_if_changed(&self) -> Result<bool, GeoIpError> {
-        let mut failure = self.failure.lock();
+        let _reloading = self.reloading.lock();
         let seen = match fs::metadata(&self.path) {
             Ok(meta) => Seen::File(FileIdentity::of(&meta)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Seen::Missing,
@@ -424,10 +427,11 @@ impl FileSlot {
         if let Seen::File(id) = &seen
             && self.current.load().identity.as_ref() == Some(id)
         {
-            *failure = None;
+            // Back to the version in use (e.g. a bad copy was undone): nothing to report.
+            *self.failure.lock() = None;
             return Ok(false);
         }
-        if failure.as_ref().is_some_and(|f| f.seen == seen) {
+        if self.failure.lock().as_ref().is_some_and(|f| f.seen == seen) {
             return Ok(false);
         }
         let result = match seen {
@@ -443,12 +447,13 @@ impl FileSlot {
         match result {
             Ok(loaded) => {
                 self.current.store(Arc::new(loaded));
-                *failure = None;
+                *self.failure.lock() = None;
                 Ok(true)
             }
+            // Still being written: look again next time.
             Err(GeoIpError::Changing { .. }) => Ok(false),
             Err(e) => {
-                *failure = Some(Failure {
+                *self.failure.lock() = Some(Failure {
                     seen,
                     message: e.to_string(),
                 });

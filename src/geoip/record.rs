@@ -226,7 +226,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// A MaxMind "place" (`country`, `subdivisions[i]`, `city`): a map with `iso_code`,
+/// A MaxMind "place" (`subdivisions[i]`, `city`): a map with `iso_code`,
 /// `geoname_id` and `names`, or, in flat schemas, just a string.
 #[derive(Default)]
 struct Place<'a> {
@@ -268,6 +268,44 @@ impl<'de> Deserialize<'de> for Place<'de> {
                     text: non_empty(s),
                     ..Place::default()
                 })
+            }
+            absent_on_unsigned!();
+            absent_on_scalars!();
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `country` / `registered_country`: only the code is kept, so the eight-language `names` map
+/// that MaxMind stores with every country is skipped unread (a large share of decode time).
+#[derive(Default)]
+struct CountryCode<'a>(Option<&'a str>);
+
+impl<'de> Deserialize<'de> for CountryCode<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CountryCode<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a country map or code")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut code = None;
+                while let Some(key) = map.next_key::<Key>()? {
+                    if key.0 == b"iso_code" {
+                        code = map.next_value::<Text>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(CountryCode(code))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(CountryCode(None))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(CountryCode(non_empty(s)))
             }
             absent_on_unsigned!();
             absent_on_scalars!();
@@ -323,13 +361,9 @@ impl<'de> Deserialize<'de> for LocationRecord<'de> {
                 let mut rec = LocationRecord::default();
                 while let Some(key) = map.next_key::<Key>()? {
                     match key.0 {
-                        b"country" => {
-                            let p = map.next_value::<Place>()?;
-                            rec.country = p.iso_code.or(p.text);
-                        }
+                        b"country" => rec.country = map.next_value::<CountryCode>()?.0,
                         b"registered_country" => {
-                            let p = map.next_value::<Place>()?;
-                            rec.registered_country = p.iso_code.or(p.text);
+                            rec.registered_country = map.next_value::<CountryCode>()?.0;
                         }
                         b"country_code" => rec.country = map.next_value::<Text>()?.0,
                         b"subdivisions" => {
