@@ -54,7 +54,8 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     let salts = Arc::new(Salts::new(data.join("salts")));
     let today = crate::now().div_euclid(86_400) * 86_400;
     salts.destroy_before(today)?;
-    let parts = Arc::new(Partitions::new(data.join("stats"), config.cache_bytes));
+    // Many partitions can be open at once; each gets a small slice of the cache budget.
+    let parts = Arc::new(Partitions::new(data.join("stats"), (config.cache_bytes / 8).max(1 << 20)));
     let (writer, writer_thread) = writer::start(
         WriterConfig {
             data_dir: data.clone(),
