@@ -57,6 +57,9 @@ pub enum UserCommand {
         /// Make the user an instance operator
         #[arg(long)]
         operator: bool,
+        /// Account id to add the user to [default: the first account]
+        #[arg(long)]
+        account: Option<String>,
         #[arg(long, env = "TALLY_DATA_DIR", default_value = "tally-data")]
         data_dir: PathBuf,
     },
