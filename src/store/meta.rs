@@ -508,7 +508,8 @@ impl MetaStore {
         Ok(v)
     }
 
-    /// Removes a slice and takes it off every user limited to it.
+    /// Removes a slice and takes it off every user limited to it (callers refuse to remove a
+    /// slice in use; this keeps the records consistent regardless).
     pub fn remove_slice(&self, account: Id, id: Id) -> Result<(), StoreError> {
         for mut u in self.users()?.into_iter().filter(|u| u.account_id == account && u.slices.contains(&id)) {
             u.slices.retain(|s| *s != id);

@@ -2,4 +2,6 @@
 
 mod support;
 
+mod accounts;
 mod core;
+mod isolation;

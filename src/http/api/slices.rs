@@ -227,10 +227,15 @@ pub async fn update(state: State, p: Principal, id: web::Path<String>, body: web
     Ok(HttpResponse::Ok().json(slice_json(&s)))
 }
 
-/// `DELETE /api/v1/slices/{id}` (owner, admin): users limited to it lose it.
+/// `DELETE /api/v1/slices/{id}` (owner, admin): refused while users are limited to it, since
+/// removing a user's last slice would widen what they see.
 pub async fn delete(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let s = visible_slice(&state, &p, &id)?;
     p.require_write()?;
+    let users = state.meta.users()?.into_iter().filter(|u| u.account_id == p.account.id && u.slices.contains(&s.id)).count();
+    if users > 0 {
+        return Err(ApiError::Conflict(format!("{users} users are limited to this slice; change their slices first")));
+    }
     state.meta.remove_slice(p.account.id, s.id)?;
     state.meta.flush()?;
     p.record(&state, Action::SliceDeleted, format!("slice {} ({})", s.id, s.name));
