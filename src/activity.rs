@@ -199,9 +199,18 @@ mod tests {
 
     #[test]
     fn addresses_are_truncated_to_24_and_48_bits() {
-        assert_eq!(truncate_ip("203.0.113.77".parse().unwrap()), "203.0.113.0/24");
-        assert_eq!(truncate_ip("2001:db8:dead:beef::4242".parse().unwrap()), "2001:db8:dead::/48");
-        assert_eq!(truncate_ip("::ffff:198.51.100.9".parse().unwrap()), "198.51.100.0/24");
+        assert_eq!(
+            truncate_ip("203.0.113.77".parse().unwrap()),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            truncate_ip("2001:db8:dead:beef::4242".parse().unwrap()),
+            "2001:db8:dead::/48"
+        );
+        assert_eq!(
+            truncate_ip("::ffff:198.51.100.9".parse().unwrap()),
+            "198.51.100.0/24"
+        );
     }
 
     #[test]

@@ -29,7 +29,13 @@ pub enum Request {
     /// Table of users.
     List,
     /// Add a user (to `account`, or the first account).
-    Add { email: String, role: String, operator: bool, password: String, account: Option<String> },
+    Add {
+        email: String,
+        role: String,
+        operator: bool,
+        password: String,
+        account: Option<String>,
+    },
     /// Set a user's password and end their sessions.
     ResetPassword { email: String, password: String },
 }
@@ -46,10 +52,18 @@ pub struct Response {
 
 impl Response {
     fn ok(output: String) -> Response {
-        Response { ok: true, output, error: None }
+        Response {
+            ok: true,
+            output,
+            error: None,
+        }
     }
     fn err(e: impl std::fmt::Display) -> Response {
-        Response { ok: false, output: String::new(), error: Some(e.to_string()) }
+        Response {
+            ok: false,
+            output: String::new(),
+            error: Some(e.to_string()),
+        }
     }
 }
 
@@ -60,7 +74,18 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 fn record(meta: &MetaStore, geo: Option<&GeoIp>, account: Id, action: Action, target: String) {
     if let Some(geo) = geo {
-        crate::activity::record(meta, geo, crate::now(), Event { account, actor: "cli (admin socket)", action, target, ip: None });
+        crate::activity::record(
+            meta,
+            geo,
+            crate::now(),
+            Event {
+                account,
+                actor: "cli (admin socket)",
+                action,
+                target,
+                ip: None,
+            },
+        );
     } else {
         let entry = crate::activity::Entry {
             time: crate::now(),
@@ -89,9 +114,15 @@ fn run(meta: &MetaStore, geo: Option<&GeoIp>, req: Request) -> Result<String, St
     match req {
         Request::List => {
             let accounts = meta.accounts().map_err(store)?;
-            let mut out = format!("{:<16}  {:<32}  {:<8}  {:<8}  account\n", "id", "email", "role", "operator");
+            let mut out = format!(
+                "{:<16}  {:<32}  {:<8}  {:<8}  account\n",
+                "id", "email", "role", "operator"
+            );
             for u in meta.users().map_err(store)? {
-                let acc = accounts.iter().find(|a| a.id == u.account_id).map_or("?", |a| a.name.as_str());
+                let acc = accounts
+                    .iter()
+                    .find(|a| a.id == u.account_id)
+                    .map_or("?", |a| a.name.as_str());
                 out.push_str(&format!(
                     "{:<16}  {:<32}  {:<8}  {:<8}  {acc}\n",
                     u.id.to_string(),
@@ -102,9 +133,16 @@ fn run(meta: &MetaStore, geo: Option<&GeoIp>, req: Request) -> Result<String, St
             }
             Ok(out)
         }
-        Request::Add { email, role, operator, password, account } => {
+        Request::Add {
+            email,
+            role,
+            operator,
+            password,
+            account,
+        } => {
             let email = crate::http::auth::normalize_email(&email)?;
-            let role = Role::parse(&role).ok_or("--role must be owner, admin, viewer or billing")?;
+            let role =
+                Role::parse(&role).ok_or("--role must be owner, admin, viewer or billing")?;
             crate::auth::check_password_policy(&password)?;
             let hash = crate::auth::hash_password(&password)?;
             let accounts = meta.accounts().map_err(store)?;
@@ -112,12 +150,20 @@ fn run(meta: &MetaStore, geo: Option<&GeoIp>, req: Request) -> Result<String, St
                 Some(id) => Some(
                     Id::parse(id)
                         .and_then(|id| accounts.iter().find(|a| a.id == id))
-                        .ok_or_else(|| format!("no account {id}; `tally user list` shows the accounts of users"))?,
+                        .ok_or_else(|| {
+                            format!(
+                                "no account {id}; `tally user list` shows the accounts of users"
+                            )
+                        })?,
                 ),
                 None => accounts.first(),
             };
             let user = match target {
-                None => crate::create_first_admin(meta, &email, hash, "Default").map_err(store)?.0,
+                None => {
+                    crate::create_first_admin(meta, &email, hash, "Default")
+                        .map_err(store)?
+                        .0
+                }
                 Some(account) => {
                     let user = User {
                         id: Id::random(),
@@ -132,33 +178,59 @@ fn run(meta: &MetaStore, geo: Option<&GeoIp>, req: Request) -> Result<String, St
                         slices: Vec::new(),
                     };
                     if !meta.insert_user(&user).map_err(store)? {
-                        return Err(format!("a user with e-mail {email} already exists; use `tally user reset-password`"));
+                        return Err(format!(
+                            "a user with e-mail {email} already exists; use `tally user reset-password`"
+                        ));
                     }
                     user
                 }
             };
             meta.flush().map_err(store)?;
-            record(meta, geo, user.account_id, Action::UserAdded, format!("user {} ({}) as {}", user.id, user.email, user.role.as_str()));
+            record(
+                meta,
+                geo,
+                user.account_id,
+                Action::UserAdded,
+                format!(
+                    "user {} ({}) as {}",
+                    user.id,
+                    user.email,
+                    user.role.as_str()
+                ),
+            );
             Ok(format!("added {} ({})\n", user.email, user.role.as_str()))
         }
         Request::ResetPassword { email, password } => {
             let mut user = meta
                 .user_by_email(&email.trim().to_lowercase())
                 .map_err(store)?
-                .ok_or_else(|| format!("no user with e-mail {email}; `tally user list` shows them"))?;
+                .ok_or_else(|| {
+                    format!("no user with e-mail {email}; `tally user list` shows them")
+                })?;
             crate::auth::check_password_policy(&password)?;
             user.password_hash = crate::auth::hash_password(&password)?;
             meta.update_user(&user).map_err(store)?;
-            meta.remove_login_sessions_of(user.id, None).map_err(store)?;
+            meta.remove_login_sessions_of(user.id, None)
+                .map_err(store)?;
             meta.flush().map_err(store)?;
-            record(meta, geo, user.account_id, Action::PasswordReset, format!("user {} ({})", user.id, user.email));
+            record(
+                meta,
+                geo,
+                user.account_id,
+                Action::PasswordReset,
+                format!("user {} ({})", user.id, user.email),
+            );
             Ok(format!("password of {} changed\n", user.email))
         }
     }
 }
 
 /// Binds the socket owner-only and serves it until the task is dropped.
-pub async fn serve(data_dir: &Path, meta: MetaStore, geo: std::sync::Arc<GeoIp>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub async fn serve(
+    data_dir: &Path,
+    meta: MetaStore,
+    geo: std::sync::Arc<GeoIp>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use std::os::unix::fs::PermissionsExt;
     let path = socket_path(data_dir);
     if path.exists() {
@@ -182,12 +254,18 @@ pub async fn serve(data_dir: &Path, meta: MetaStore, geo: std::sync::Arc<GeoIp>)
     let listener = bound?;
     Ok(tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let meta = meta.clone();
             let geo = geo.clone();
             tokio::spawn(async move {
-                let Ok(std_stream) = stream.into_std() else { return };
-                let _ = tokio::task::spawn_blocking(move || serve_connection(std_stream, &meta, &geo)).await;
+                let Ok(std_stream) = stream.into_std() else {
+                    return;
+                };
+                let _ =
+                    tokio::task::spawn_blocking(move || serve_connection(std_stream, &meta, &geo))
+                        .await;
             });
         }
     }))
@@ -196,7 +274,9 @@ pub async fn serve(data_dir: &Path, meta: MetaStore, geo: std::sync::Arc<GeoIp>)
 fn serve_connection(stream: std::os::unix::net::UnixStream, meta: &MetaStore, geo: &GeoIp) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
-    let Ok(mut writer) = stream.try_clone() else { return };
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream).take(MAX_LINE as u64 * 16);
     let mut line = String::new();
     loop {
@@ -213,7 +293,9 @@ fn serve_connection(stream: std::os::unix::net::UnixStream, meta: &MetaStore, ge
                 Err(e) => Response::err(format!("bad request: {e}")),
             }
         };
-        let Ok(mut out) = serde_json::to_string(&resp) else { return };
+        let Ok(mut out) = serde_json::to_string(&resp) else {
+            return;
+        };
         out.push('\n');
         if writer.write_all(out.as_bytes()).is_err() {
             return;

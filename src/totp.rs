@@ -20,11 +20,18 @@ pub fn encode_secret(secret: &[u8]) -> String {
 
 /// The 6-digit code of one time step.
 pub fn code_at(secret: &[u8], step: u64) -> u32 {
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret) else { return 0 };
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(secret) else {
+        return 0;
+    };
     mac.update(&step.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let bin = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    let bin = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
     bin % 1_000_000
 }
 
@@ -40,7 +47,10 @@ pub fn verify(secret: &[u8], code: &str, now: i64, last_step: u64) -> Option<u64
     // Every candidate is compared (constant time) so timing does not tell which step matched.
     for step in current.saturating_sub(1)..=current + 1 {
         let expected = format!("{:06}", code_at(secret, step));
-        if bool::from(expected.as_bytes().ct_eq(code.as_bytes())) && step > last_step && matched.is_none() {
+        if bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
+            && step > last_step
+            && matched.is_none()
+        {
             matched = Some(step);
         }
     }
@@ -79,7 +89,12 @@ mod tests {
     fn rfc6238_test_vectors() {
         // RFC 6238 appendix B (SHA-1 seed), last six digits.
         let seed = b"12345678901234567890";
-        for (t, code) in [(59u64, 287_082), (1_111_111_109, 81_804), (1_234_567_890, 5_924), (2_000_000_000, 279_037)] {
+        for (t, code) in [
+            (59u64, 287_082),
+            (1_111_111_109, 81_804),
+            (1_234_567_890, 5_924),
+            (2_000_000_000, 279_037),
+        ] {
             assert_eq!(code_at(seed, t / STEP_S), code, "t={t}");
         }
     }
@@ -94,6 +109,9 @@ mod tests {
         assert!(verify(&s, &code, now + 30, 0).is_some(), "one step of skew");
         assert!(verify(&s, &code, now + 90, 0).is_none());
         assert!(verify(&s, "12345", now, 0).is_none());
-        assert!(otpauth_uri("My Panel", "a@b.c", &s).starts_with("otpauth://totp/My%20Panel:a@b.c?secret="));
+        assert!(
+            otpauth_uri("My Panel", "a@b.c", &s)
+                .starts_with("otpauth://totp/My%20Panel:a@b.c?secret=")
+        );
     }
 }

@@ -30,8 +30,18 @@ pub fn visible_account(state: &State, p: &Principal, id: &str) -> Result<Account
 
 /// JSON view of an account.
 pub fn account_json(state: &State, a: &Account) -> Result<Value, ApiError> {
-    let servers = state.meta.servers()?.iter().filter(|s| s.account_id == a.id).count();
-    let users = state.meta.users()?.iter().filter(|u| u.account_id == a.id).count();
+    let servers = state
+        .meta
+        .servers()?
+        .iter()
+        .filter(|s| s.account_id == a.id)
+        .count();
+    let users = state
+        .meta
+        .users()?
+        .iter()
+        .filter(|u| u.account_id == a.id)
+        .count();
     Ok(json!({
         "id": a.id.to_string(),
         "name": a.name,
@@ -48,7 +58,10 @@ pub fn account_json(state: &State, a: &Account) -> Result<Value, ApiError> {
 /// Normalises and checks custom domains; a domain another account uses is a conflict.
 fn check_domains(state: &State, account: Id, domains: &[String]) -> Result<Vec<String>, ApiError> {
     if domains.len() > MAX_DOMAINS {
-        return Err(ApiError::field("domains", format!("at most {MAX_DOMAINS} domains per account")));
+        return Err(ApiError::field(
+            "domains",
+            format!("at most {MAX_DOMAINS} domains per account"),
+        ));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, d) in domains.iter().enumerate() {
@@ -65,16 +78,26 @@ fn check_domains(state: &State, account: Id, domains: &[String]) -> Result<Vec<S
                     && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             });
         if !valid {
-            return Err(ApiError::field(field, format!("`{d}` is not a domain name such as panel.example.com")));
+            return Err(ApiError::field(
+                field,
+                format!("`{d}` is not a domain name such as panel.example.com"),
+            ));
         }
         if out.contains(&d) {
             return Err(ApiError::field(field, format!("`{d}` is listed twice")));
         }
         out.push(d);
     }
-    for other in state.meta.accounts()?.into_iter().filter(|a| a.id != account) {
+    for other in state
+        .meta
+        .accounts()?
+        .into_iter()
+        .filter(|a| a.id != account)
+    {
         if let Some(d) = out.iter().find(|d| other.domains.contains(d)) {
-            return Err(ApiError::Conflict(format!("the domain {d} already belongs to another account")));
+            return Err(ApiError::Conflict(format!(
+                "the domain {d} already belongs to another account"
+            )));
         }
     }
     Ok(out)
@@ -92,7 +115,11 @@ struct CreateAccount {
 }
 
 /// `POST /api/v1/accounts` (operator)
-pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_operator()?;
     let b: CreateAccount = parse_json(&body)?;
     let name = clean_name("name", &b.name, 200)?;
@@ -118,7 +145,13 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
         &state.meta,
         &state.geo,
         crate::now(),
-        crate::activity::Event { account: INSTANCE, actor: &p.user.email, action: Action::AccountCreated, target: target.clone(), ip: p.ip },
+        crate::activity::Event {
+            account: INSTANCE,
+            actor: &p.user.email,
+            action: Action::AccountCreated,
+            target: target.clone(),
+            ip: p.ip,
+        },
     );
     Ok(HttpResponse::Created().json(account_json(&state, &account)?))
 }
@@ -130,12 +163,19 @@ pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> 
     } else {
         state.meta.account(p.user.account_id)?.into_iter().collect()
     };
-    let out = accounts.iter().map(|a| account_json(&state, a)).collect::<Result<Vec<_>, _>>()?;
+    let out = accounts
+        .iter()
+        .map(|a| account_json(&state, a))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(out))
 }
 
 /// `GET /api/v1/accounts/{id}`
-pub async fn get(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let a = visible_account(&state, &p, &id)?;
     Ok(HttpResponse::Ok().json(account_json(&state, &a)?))
 }
@@ -163,14 +203,22 @@ struct PatchAccount {
 
 /// `PATCH /api/v1/accounts/{id}`: the owner may change `name` and `timezone`; `domains`,
 /// `processing_restricted` and `limits` are the operator's.
-pub async fn update(state: State, p: Principal, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let mut a = visible_account(&state, &p, &id)?;
     p.require_write()?;
     if p.user.role != Role::Owner && !p.user.operator {
-        return Err(ApiError::forbidden("only the account's owner may change it"));
+        return Err(ApiError::forbidden(
+            "only the account's owner may change it",
+        ));
     }
     let b: PatchAccount = parse_json(&body)?;
-    let operator_only = b.domains.is_some() || b.processing_restricted.is_some() || b.limits.is_some();
+    let operator_only =
+        b.domains.is_some() || b.processing_restricted.is_some() || b.limits.is_some();
     if operator_only {
         p.require_operator()?;
     }
@@ -189,7 +237,11 @@ pub async fn update(state: State, p: Principal, id: web::Path<String>, body: web
     }
     if let Some(r) = b.processing_restricted {
         a.processing_restricted = r;
-        changes.push(if r { "processing_restricted=true" } else { "processing_restricted=false" });
+        changes.push(if r {
+            "processing_restricted=true"
+        } else {
+            "processing_restricted=false"
+        });
     }
     if let Some(l) = &b.limits {
         if let Some(v) = l.max_servers {
@@ -203,7 +255,13 @@ pub async fn update(state: State, p: Principal, id: web::Path<String>, body: web
     state.meta.put_account(&a)?;
     state.meta.flush()?;
     let target = format!("account {} ({}): {}", a.id, a.name, changes.join(", "));
-    let ev = |account| crate::activity::Event { account, actor: &p.user.email, action: Action::AccountUpdated, target: target.clone(), ip: p.ip };
+    let ev = |account| crate::activity::Event {
+        account,
+        actor: &p.user.email,
+        action: Action::AccountUpdated,
+        target: target.clone(),
+        ip: p.ip,
+    };
     crate::activity::record(&state.meta, &state.geo, crate::now(), ev(a.id));
     if operator_only {
         crate::activity::record(&state.meta, &state.geo, crate::now(), ev(INSTANCE));

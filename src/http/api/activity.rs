@@ -56,9 +56,15 @@ fn decode_cursor(text: &str) -> Option<(i64, u32)> {
 }
 
 /// `GET /api/v1/activity?from&to&action&limit&cursor&format=csv` (owners, admins, operator)
-pub async fn list(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     if (!p.user.role.can_write() || !p.slices.is_empty()) && !p.user.operator {
-        return Err(ApiError::forbidden("only owners and admins see the activity log"));
+        return Err(ApiError::forbidden(
+            "only owners and admins see the activity log",
+        ));
     }
     let from = match &params.from {
         Some(t) => parse_time(t).map_err(|m| ApiError::field("from", m))?,
@@ -69,24 +75,38 @@ pub async fn list(state: State, p: Principal, params: web::Query<Params>) -> Res
         None => i64::MAX,
     };
     let limit = match &params.limit {
-        Some(l) => l.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| ApiError::field("limit", "must be a whole number from 1 to 1000"))?,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::field("limit", "must be a whole number from 1 to 1000"))?,
         None => 100,
     };
     let actions: Vec<&'static str> = match params.action.as_deref().filter(|a| !a.is_empty()) {
         Some(list) => list
             .split(',')
-            .map(|a| Action::parse(a.trim()).map(Action::as_str).ok_or_else(|| ApiError::field("action", format!("`{}` is not a recorded action", a.trim()))))
+            .map(|a| {
+                Action::parse(a.trim()).map(Action::as_str).ok_or_else(|| {
+                    ApiError::field("action", format!("`{}` is not a recorded action", a.trim()))
+                })
+            })
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
     let csv = match params.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(other) => return Err(ApiError::field("format", format!("`{other}` is not json or csv"))),
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("`{other}` is not json or csv"),
+            ));
+        }
     };
     let mut before = (to, 0u32);
     if let Some(c) = &params.cursor {
-        before = decode_cursor(c).ok_or_else(|| ApiError::field("cursor", "not a cursor returned by this endpoint"))?;
+        before = decode_cursor(c)
+            .ok_or_else(|| ApiError::field("cursor", "not a cursor returned by this endpoint"))?;
     }
     let keep = |e: &Entry| actions.is_empty() || actions.contains(&e.action.as_str());
     let mut rows: Vec<((i64, u32), &'static str, Entry)> = state
@@ -96,14 +116,30 @@ pub async fn list(state: State, p: Principal, params: web::Query<Params>) -> Res
         .map(|(k, e)| (k, "account", e))
         .collect();
     if p.user.operator && p.account.id != INSTANCE {
-        rows.extend(state.meta.activity_page(INSTANCE, from, before, limit, &keep)?.into_iter().map(|(k, e)| (k, "instance", e)));
-        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        rows.extend(
+            state
+                .meta
+                .activity_page(INSTANCE, from, before, limit, &keep)?
+                .into_iter()
+                .map(|(k, e)| (k, "instance", e)),
+        );
+        rows.sort_by_key(|r| std::cmp::Reverse(r.0));
         rows.truncate(limit);
     }
-    let next_cursor = (rows.len() == limit).then(|| rows.last().map(|(k, _, _)| encode_cursor(k.0, k.1))).flatten();
+    let next_cursor = (rows.len() == limit)
+        .then(|| rows.last().map(|(k, _, _)| encode_cursor(k.0, k.1)))
+        .flatten();
     let out: Vec<Row> = rows
         .into_iter()
-        .map(|(_, scope, e)| Row { time: e.time, scope, actor: e.actor, action: e.action, target: e.target, ip: e.ip, country: e.country })
+        .map(|(_, scope, e)| Row {
+            time: e.time,
+            scope,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            ip: e.ip,
+            country: e.country,
+        })
         .collect();
     if csv {
         p.record(&state, Action::Export, "activity log (csv)");

@@ -47,7 +47,11 @@ pub struct Effective {
 }
 
 fn owner_segment(owner: Id) -> String {
-    if owner == INSTANCE { "instance".into() } else { owner.to_string() }
+    if owner == INSTANCE {
+        "instance".into()
+    } else {
+        owner.to_string()
+    }
 }
 
 /// Resolves an account's branding over the instance's over the built-in defaults
@@ -65,8 +69,10 @@ pub fn resolve(state: &State, account: Option<Id>) -> Result<Effective, ApiError
         _ => None,
     };
     Ok(Effective {
-        product_name: pick(&acc.product_name, &inst.product_name).unwrap_or_else(|| DEFAULT_PRODUCT.into()),
-        accent_color: pick(&acc.accent_color, &inst.accent_color).unwrap_or_else(|| DEFAULT_ACCENT.into()),
+        product_name: pick(&acc.product_name, &inst.product_name)
+            .unwrap_or_else(|| DEFAULT_PRODUCT.into()),
+        accent_color: pick(&acc.accent_color, &inst.accent_color)
+            .unwrap_or_else(|| DEFAULT_ACCENT.into()),
         background_color: pick(&acc.background_color, &inst.background_color),
         surface_color: pick(&acc.surface_color, &inst.surface_color),
         text_color: pick(&acc.text_color, &inst.text_color),
@@ -83,15 +89,26 @@ pub fn resolve(state: &State, account: Option<Id>) -> Result<Effective, ApiError
 pub fn request_host(req: &HttpRequest) -> String {
     let host = req.connection_info().host().to_ascii_lowercase();
     if host.starts_with('[') {
-        return host.split(']').next().map(|h| format!("{h}]")).unwrap_or(host);
+        return host
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or(host);
     }
-    host.rsplit_once(':').map_or(host.clone(), |(h, _)| h.to_string()).trim_end_matches('.').to_string()
+    host.rsplit_once(':')
+        .map_or(host.clone(), |(h, _)| h.to_string())
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// The account whose custom domains contain the request's host.
 pub fn account_for_host(state: &State, req: &HttpRequest) -> Result<Option<Account>, ApiError> {
     let host = request_host(req);
-    Ok(state.meta.accounts()?.into_iter().find(|a| a.domains.iter().any(|d| *d == host)))
+    Ok(state
+        .meta
+        .accounts()?
+        .into_iter()
+        .find(|a| a.domains.contains(&host)))
 }
 
 /// Branding for a request's host.
@@ -121,11 +138,16 @@ fn edit_owner(p: &Principal, params: &EditParams, write: bool) -> Result<Id, Api
             if write {
                 p.require_write()?;
             } else if (!p.user.role.can_write() || !p.slices.is_empty()) && !p.user.operator {
-                return Err(ApiError::forbidden("only owners and admins edit the branding"));
+                return Err(ApiError::forbidden(
+                    "only owners and admins edit the branding",
+                ));
             }
             Ok(p.account.id)
         }
-        Some(other) => Err(ApiError::field("scope", format!("`{other}` is not account or instance"))),
+        Some(other) => Err(ApiError::field(
+            "scope",
+            format!("`{other}` is not account or instance"),
+        )),
     }
 }
 
@@ -153,7 +175,11 @@ fn settings_json(state: &State, owner: Id) -> Result<serde_json::Value, ApiError
 
 /// `GET /api/v1/branding/settings[?scope=instance]`: stored values (`null` = inherited) and
 /// the effective result, for the editor.
-pub async fn settings(state: State, p: Principal, params: web::Query<EditParams>) -> Result<HttpResponse, ApiError> {
+pub async fn settings(
+    state: State,
+    p: Principal,
+    params: web::Query<EditParams>,
+) -> Result<HttpResponse, ApiError> {
     let owner = edit_owner(&p, &params, false)?;
     Ok(HttpResponse::Ok().json(settings_json(&state, owner)?))
 }
@@ -187,14 +213,25 @@ pub fn is_hex_color(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn apply_text(field: &str, target: &mut Option<String>, value: &Option<Option<String>>, max: usize, multiline: bool) -> Result<(), ApiError> {
+fn apply_text(
+    field: &str,
+    target: &mut Option<String>,
+    value: &Option<Option<String>>,
+    max: usize,
+    multiline: bool,
+) -> Result<(), ApiError> {
     if let Some(v) = value {
         *target = match v.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => {
-                let bad = |c: char| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'));
+                let bad = |c: char| {
+                    c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'))
+                };
                 if t.chars().count() > max || t.chars().any(bad) {
-                    return Err(ApiError::field(field, format!("must be at most {max} printable characters")));
+                    return Err(ApiError::field(
+                        field,
+                        format!("must be at most {max} printable characters"),
+                    ));
                 }
                 Some(t.to_string())
             }
@@ -203,30 +240,72 @@ fn apply_text(field: &str, target: &mut Option<String>, value: &Option<Option<St
     Ok(())
 }
 
-fn apply_color(field: &str, target: &mut Option<String>, value: &Option<Option<String>>) -> Result<(), ApiError> {
+fn apply_color(
+    field: &str,
+    target: &mut Option<String>,
+    value: &Option<Option<String>>,
+) -> Result<(), ApiError> {
     if let Some(v) = value {
         *target = match v.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) if is_hex_color(c) => Some(c.to_ascii_lowercase()),
-            Some(c) => return Err(ApiError::field(field, format!("`{c}` is not a colour in the form #rrggbb"))),
+            Some(c) => {
+                return Err(ApiError::field(
+                    field,
+                    format!("`{c}` is not a colour in the form #rrggbb"),
+                ));
+            }
         };
     }
     Ok(())
 }
 
 /// `PUT /api/v1/branding[?scope=instance]` (account owner/admin; the operator for the instance)
-pub async fn update(state: State, p: Principal, params: web::Query<EditParams>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    state: State,
+    p: Principal,
+    params: web::Query<EditParams>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let owner = edit_owner(&p, &params, true)?;
     let b: PutBranding = parse_json(&body)?;
     let mut br = state.meta.branding(owner)?;
-    apply_text("product_name", &mut br.product_name, &b.product_name, 60, false)?;
+    apply_text(
+        "product_name",
+        &mut br.product_name,
+        &b.product_name,
+        60,
+        false,
+    )?;
     apply_color("accent_color", &mut br.accent_color, &b.accent_color)?;
-    apply_color("background_color", &mut br.background_color, &b.background_color)?;
+    apply_color(
+        "background_color",
+        &mut br.background_color,
+        &b.background_color,
+    )?;
     apply_color("surface_color", &mut br.surface_color, &b.surface_color)?;
     apply_color("text_color", &mut br.text_color, &b.text_color)?;
-    apply_text("support_contact", &mut br.support_contact, &b.support_contact, 200, false)?;
-    apply_text("privacy_contact", &mut br.privacy_contact, &b.privacy_contact, 200, false)?;
-    apply_text("privacy_notice", &mut br.privacy_notice, &b.privacy_notice, 20_000, true)?;
+    apply_text(
+        "support_contact",
+        &mut br.support_contact,
+        &b.support_contact,
+        200,
+        false,
+    )?;
+    apply_text(
+        "privacy_contact",
+        &mut br.privacy_contact,
+        &b.privacy_contact,
+        200,
+        false,
+    )?;
+    apply_text(
+        "privacy_notice",
+        &mut br.privacy_notice,
+        &b.privacy_notice,
+        20_000,
+        true,
+    )?;
     if let Some(v) = b.powered_by {
         br.powered_by = v;
     }
@@ -237,18 +316,30 @@ pub async fn update(state: State, p: Principal, params: web::Query<EditParams>, 
 }
 
 fn record(state: &State, p: &Principal, owner: Id, what: &str) {
-    let target = if owner == INSTANCE { format!("instance branding: {what}") } else { format!("branding: {what}") };
+    let target = if owner == INSTANCE {
+        format!("instance branding: {what}")
+    } else {
+        format!("branding: {what}")
+    };
     crate::activity::record(
         &state.meta,
         &state.geo,
         crate::now(),
-        crate::activity::Event { account: owner, actor: &p.user.email, action: Action::BrandingChanged, target, ip: p.ip },
+        crate::activity::Event {
+            account: owner,
+            actor: &p.user.email,
+            action: Action::BrandingChanged,
+            target,
+            ip: p.ip,
+        },
     );
 }
 
 /// Why an SVG is refused, if it is.
 pub fn svg_problem(bytes: &[u8]) -> Option<&'static str> {
-    let Ok(text) = std::str::from_utf8(bytes) else { return Some("the SVG is not UTF-8 text") };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Some("the SVG is not UTF-8 text");
+    };
     let lower = text.to_ascii_lowercase();
     if !lower.contains("<svg") {
         return Some("the file is not an SVG image");
@@ -256,10 +347,19 @@ pub fn svg_problem(bytes: &[u8]) -> Option<&'static str> {
     for (needle, why) in [
         ("<script", "SVG images with scripts are refused"),
         ("foreignobject", "SVG images with foreignObject are refused"),
-        ("javascript:", "SVG images with javascript: links are refused"),
-        ("<!entity", "SVG images with entity declarations are refused"),
+        (
+            "javascript:",
+            "SVG images with javascript: links are refused",
+        ),
+        (
+            "<!entity",
+            "SVG images with entity declarations are refused",
+        ),
         ("<!doctype", "SVG images with a DOCTYPE are refused"),
-        ("<?xml-stylesheet", "SVG images with external style sheets are refused"),
+        (
+            "<?xml-stylesheet",
+            "SVG images with external style sheets are refused",
+        ),
         ("@import", "SVG images that import style sheets are refused"),
         ("<iframe", "SVG images with embedded documents are refused"),
         ("<embed", "SVG images with embedded documents are refused"),
@@ -275,11 +375,16 @@ pub fn svg_problem(bytes: &[u8]) -> Option<&'static str> {
     let event = EVENT.get_or_init(|| regex::Regex::new(r"[\s/]on[a-z]+\s*=").ok());
     let href = HREF.get_or_init(|| regex::Regex::new(r#"href\s*=\s*["']?\s*([^"'\s>]?)"#).ok());
     let url = URL.get_or_init(|| regex::Regex::new(r#"url\(\s*["']?\s*([^"'\s)]?)"#).ok());
-    let (Some(event), Some(href), Some(url)) = (event, href, url) else { return Some("the SVG could not be checked") };
+    let (Some(event), Some(href), Some(url)) = (event, href, url) else {
+        return Some("the SVG could not be checked");
+    };
     if event.is_match(&lower) {
         return Some("SVG images with event handlers are refused");
     }
-    let external = |re: &regex::Regex| re.captures_iter(&lower).any(|c| c.get(1).is_none_or(|m| m.as_str() != "#"));
+    let external = |re: &regex::Regex| {
+        re.captures_iter(&lower)
+            .any(|c| c.get(1).is_none_or(|m| m.as_str() != "#"))
+    };
     if external(href) || external(url) {
         return Some("SVG images may only reference their own elements (#id)");
     }
@@ -288,14 +393,26 @@ pub fn svg_problem(bytes: &[u8]) -> Option<&'static str> {
 
 /// Checks an upload's type against its bytes; returns the canonical content type.
 pub fn check_image(content_type: &str, bytes: &[u8]) -> Result<&'static str, ApiError> {
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let (canonical, ok) = match mime.as_str() {
         "image/png" => ("image/png", bytes.starts_with(b"\x89PNG\r\n\x1a\n")),
         "image/jpeg" => ("image/jpeg", bytes.starts_with(&[0xff, 0xd8, 0xff])),
-        "image/webp" => ("image/webp", bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP"),
+        "image/webp" => (
+            "image/webp",
+            bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP",
+        ),
         "image/svg+xml" => {
             if let Some(why) = svg_problem(bytes) {
-                return Err(ApiError::BadRequest { code: "unsafe_svg", message: why.into(), field: Some("body".into()) });
+                return Err(ApiError::BadRequest {
+                    code: "unsafe_svg",
+                    message: why.into(),
+                    field: Some("body".into()),
+                });
             }
             ("image/svg+xml", true)
         }
@@ -335,14 +452,29 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     let k = kind_of(&kind)?;
     let owner = edit_owner(&p, &params, true)?;
-    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let bytes = crate::http::ingest::read_body(payload, MAX_IMAGE_BYTES).await?;
     if bytes.is_empty() {
-        return Err(ApiError::field("body", "send the image as the request body"));
+        return Err(ApiError::field(
+            "body",
+            "send the image as the request body",
+        ));
     }
     let content_type = check_image(&ctype, &bytes)?;
     let version = hex::encode(&Sha256::digest(&bytes)[..6]);
-    state.meta.put_brand_asset(owner, k, Some(&BrandAsset { content_type: content_type.into(), bytes }))?;
+    state.meta.put_brand_asset(
+        owner,
+        k,
+        Some(&BrandAsset {
+            content_type: content_type.into(),
+            bytes,
+        }),
+    )?;
     let mut br = state.meta.branding(owner)?;
     if k == LOGO {
         br.logo_version = Some(version);
@@ -351,12 +483,22 @@ pub async fn upload(
     }
     state.meta.put_branding(owner, &br)?;
     state.meta.flush()?;
-    record(&state, &p, owner, &format!("{} uploaded ({content_type})", kind.as_str()));
+    record(
+        &state,
+        &p,
+        owner,
+        &format!("{} uploaded ({content_type})", kind.as_str()),
+    );
     Ok(HttpResponse::Ok().json(settings_json(&state, owner)?))
 }
 
 /// `DELETE /api/v1/branding/{logo|favicon}[?scope=instance]`: back to the inherited image.
-pub async fn remove(state: State, p: Principal, kind: web::Path<String>, params: web::Query<EditParams>) -> Result<HttpResponse, ApiError> {
+pub async fn remove(
+    state: State,
+    p: Principal,
+    kind: web::Path<String>,
+    params: web::Query<EditParams>,
+) -> Result<HttpResponse, ApiError> {
     let k = kind_of(&kind)?;
     let owner = edit_owner(&p, &params, true)?;
     state.meta.put_brand_asset(owner, k, None)?;
@@ -373,16 +515,30 @@ pub async fn remove(state: State, p: Principal, kind: web::Path<String>, params:
 }
 
 /// `GET /branding/{owner}/{logo|favicon}` (public; `owner` is an account id or `instance`).
-pub async fn serve_asset(state: State, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn serve_asset(
+    state: State,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (owner, kind) = path.into_inner();
     let k = kind_of(&kind)?;
-    let owner = if owner == "instance" { INSTANCE } else { Id::parse(&owner).ok_or(ApiError::NotFound("branding image"))? };
-    let asset = state.meta.brand_asset(owner, k)?.ok_or(ApiError::NotFound("branding image"))?;
+    let owner = if owner == "instance" {
+        INSTANCE
+    } else {
+        Id::parse(&owner).ok_or(ApiError::NotFound("branding image"))?
+    };
+    let asset = state
+        .meta
+        .brand_asset(owner, k)?
+        .ok_or(ApiError::NotFound("branding image"))?;
     let mut resp = HttpResponse::Ok();
-    resp.content_type(asset.content_type.as_str()).insert_header((header::CACHE_CONTROL, "public, max-age=86400"));
+    resp.content_type(asset.content_type.as_str())
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"));
     if asset.content_type == "image/svg+xml" {
         // Opened directly, an SVG is a document: no script may run in it whatever it holds.
-        resp.insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"));
+        resp.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        ));
     }
     Ok(resp.body(asset.bytes))
 }
@@ -404,13 +560,20 @@ mod tests {
             br#"<!DOCTYPE svg [<!ENTITY x "y">]><svg/>"#,
             b"not an image",
         ] {
-            assert!(svg_problem(bad).is_some(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                svg_problem(bad).is_some(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
     #[test]
     fn magic_bytes_must_match_the_content_type() {
-        assert_eq!(check_image("image/png", b"\x89PNG\r\n\x1a\nrest").unwrap(), "image/png");
+        assert_eq!(
+            check_image("image/png", b"\x89PNG\r\n\x1a\nrest").unwrap(),
+            "image/png"
+        );
         assert!(check_image("image/png", b"\xff\xd8\xff").is_err());
         assert!(check_image("image/gif", b"GIF89a").is_err());
         assert!(check_image("image/webp", b"RIFF\0\0\0\0WEBPVP8 ").is_ok());

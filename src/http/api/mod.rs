@@ -18,7 +18,11 @@ use crate::model::account::Id;
 
 /// For partial updates: tells a missing field (`None`) from an explicit `null`
 /// (`Some(None)`, "clear it"). Use with `#[serde(default, deserialize_with = "nullable")]`.
-pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -31,7 +35,10 @@ pub fn path_id(text: &str, what: &'static str) -> Result<Id, ApiError> {
 pub fn clean_name(field: &str, text: &str, max: usize) -> Result<String, ApiError> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(ApiError::field(field, format!("must be 1 to {max} printable characters")));
+        return Err(ApiError::field(
+            field,
+            format!("must be 1 to {max} printable characters"),
+        ));
     }
     Ok(t.to_string())
 }
@@ -41,5 +48,10 @@ pub fn check_timezone(field: &str, name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     jiff::tz::TimeZone::get(name)
         .map(|_| name.to_string())
-        .map_err(|_| ApiError::field(field, format!("`{name}` is not an IANA time zone such as Europe/London")))
+        .map_err(|_| {
+            ApiError::field(
+                field,
+                format!("`{name}` is not an IANA time zone such as Europe/London"),
+            )
+        })
 }

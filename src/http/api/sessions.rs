@@ -15,10 +15,20 @@ use crate::http::State;
 use crate::http::auth::{Principal, parse_json};
 use crate::model::account::TotpState;
 
-async fn check_current_password(p: &Principal, password: String, field: &str) -> Result<(), ApiError> {
+async fn check_current_password(
+    p: &Principal,
+    password: String,
+    field: &str,
+) -> Result<(), ApiError> {
     let hash = p.user.password_hash.clone();
-    let ok = web::block(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)?;
-    if ok { Ok(()) } else { Err(ApiError::field(field, "this is not your current password")) }
+    let ok = web::block(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field(field, "this is not your current password"))
+    }
 }
 
 /// `PUT /api/v1/me/password` body.
@@ -30,7 +40,11 @@ struct ChangePassword {
 }
 
 /// `PUT /api/v1/me/password`: ends every other session of the user.
-pub async fn change_password(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn change_password(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_admin_scope()?;
     let b: ChangePassword = parse_json(&body)?;
     check_password_policy(&b.new_password).map_err(|m| ApiError::field("new_password", m))?;
@@ -38,9 +52,18 @@ pub async fn change_password(state: State, p: Principal, body: web::Bytes) -> Re
     let mut user = p.user.clone();
     user.password_hash = hash_blocking(b.new_password).await?;
     state.meta.update_user(&user)?;
-    let ended = state.meta.remove_login_sessions_of(user.id, p.session.as_ref())?;
+    let ended = state
+        .meta
+        .remove_login_sessions_of(user.id, p.session.as_ref())?;
     state.meta.flush()?;
-    p.record(&state, Action::PasswordChanged, format!("user {} ({}); {ended} other sessions ended", user.id, user.email));
+    p.record(
+        &state,
+        Action::PasswordChanged,
+        format!(
+            "user {} ({}); {ended} other sessions ended",
+            user.id, user.email
+        ),
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -67,7 +90,11 @@ pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> 
 }
 
 /// `DELETE /api/v1/me/sessions/{id}`: ends one of the caller's sessions (any other id: 404).
-pub async fn revoke(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "session")?;
     p.require_admin_scope()?;
     let (s, hash) = state
@@ -78,19 +105,33 @@ pub async fn revoke(state: State, p: Principal, id: web::Path<String>) -> Result
         .ok_or(ApiError::NotFound("session"))?;
     state.meta.remove_login_session(&hash)?;
     state.meta.flush()?;
-    p.record(&state, Action::SessionRevoked, format!("session {} of {} ({})", s.id, p.user.email, s.user_agent));
+    p.record(
+        &state,
+        Action::SessionRevoked,
+        format!("session {} of {} ({})", s.id, p.user.email, s.user_agent),
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /api/v1/me/totp`: a new secret to scan; login needs codes only after confirmation.
-pub async fn totp_setup(req: HttpRequest, state: State, p: Principal) -> Result<HttpResponse, ApiError> {
+pub async fn totp_setup(
+    req: HttpRequest,
+    state: State,
+    p: Principal,
+) -> Result<HttpResponse, ApiError> {
     p.require_admin_scope()?;
     if p.user.totp_enabled() {
-        return Err(ApiError::Conflict("the second factor is already on; turn it off first to replace it".into()));
+        return Err(ApiError::Conflict(
+            "the second factor is already on; turn it off first to replace it".into(),
+        ));
     }
     let secret = crate::totp::new_secret();
     let mut user = p.user.clone();
-    user.totp = Some(TotpState { secret: secret.clone(), enabled: false, last_step: 0 });
+    user.totp = Some(TotpState {
+        secret: secret.clone(),
+        enabled: false,
+        last_step: 0,
+    });
     state.meta.update_user(&user)?;
     state.meta.flush()?;
     let brand = super::branding::resolve_for_request(&state, &req)?;
@@ -108,23 +149,39 @@ struct Confirm {
 }
 
 /// `POST /api/v1/me/totp/confirm`: turns the second factor on with a first valid code.
-pub async fn totp_confirm(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn totp_confirm(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_admin_scope()?;
     let b: Confirm = parse_json(&body)?;
     let mut user = p.user.clone();
     let Some(totp) = user.totp.as_mut() else {
-        return Err(ApiError::bad("totp_not_started", "start with POST /api/v1/me/totp"));
+        return Err(ApiError::bad(
+            "totp_not_started",
+            "start with POST /api/v1/me/totp",
+        ));
     };
     if totp.enabled {
         return Err(ApiError::Conflict("the second factor is already on".into()));
     }
     let step = crate::totp::verify(&totp.secret, &b.code, crate::now(), totp.last_step)
-        .ok_or_else(|| ApiError::field("code", "the code is wrong; check the time on your phone and try the next one"))?;
+        .ok_or_else(|| {
+            ApiError::field(
+                "code",
+                "the code is wrong; check the time on your phone and try the next one",
+            )
+        })?;
     totp.enabled = true;
     totp.last_step = step;
     state.meta.update_user(&user)?;
     state.meta.flush()?;
-    p.record(&state, Action::TotpEnabled, format!("user {} ({})", user.id, user.email));
+    p.record(
+        &state,
+        Action::TotpEnabled,
+        format!("user {} ({})", user.id, user.email),
+    );
     Ok(HttpResponse::Ok().json(json!({"totp_enabled": true})))
 }
 
@@ -136,7 +193,11 @@ struct Disable {
 }
 
 /// `DELETE /api/v1/me/totp`: turns the second factor off (needs the password).
-pub async fn totp_disable(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn totp_disable(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_admin_scope()?;
     let b: Disable = parse_json(&body)?;
     check_current_password(&p, b.password, "password").await?;
@@ -144,6 +205,10 @@ pub async fn totp_disable(state: State, p: Principal, body: web::Bytes) -> Resul
     user.totp = None;
     state.meta.update_user(&user)?;
     state.meta.flush()?;
-    p.record(&state, Action::TotpDisabled, format!("user {} ({})", user.id, user.email));
+    p.record(
+        &state,
+        Action::TotpDisabled,
+        format!("user {} ({})", user.id, user.email),
+    );
     Ok(HttpResponse::NoContent().finish())
 }

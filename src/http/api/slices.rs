@@ -51,16 +51,29 @@ impl SliceSet {
         for s in &p.slices {
             rules.push(Rule {
                 servers: s.servers.clone(),
-                app: s.app_regex.as_deref().map(|r| compile("app_regex", r)).transpose()?,
-                stream: s.stream_regex.as_deref().map(|r| compile("stream_regex", r)).transpose()?,
+                app: s
+                    .app_regex
+                    .as_deref()
+                    .map(|r| compile("app_regex", r))
+                    .transpose()?,
+                stream: s
+                    .stream_regex
+                    .as_deref()
+                    .map(|r| compile("stream_regex", r))
+                    .transpose()?,
             });
         }
-        Ok(Some(SliceSet { rules, timezone: p.slices[0].timezone.clone() }))
+        Ok(Some(SliceSet {
+            rules,
+            timezone: p.slices[0].timezone.clone(),
+        }))
     }
 
     /// Some slice includes (part of) this server.
     pub fn allows_server(&self, server: Id) -> bool {
-        self.rules.iter().any(|r| r.servers.is_empty() || r.servers.contains(&server))
+        self.rules
+            .iter()
+            .any(|r| r.servers.is_empty() || r.servers.contains(&server))
     }
 
     /// Some slice includes this stream.
@@ -75,7 +88,11 @@ impl SliceSet {
     /// Some slice includes the whole server (every app and stream): its host metrics and
     /// server-wide series may be shown.
     pub fn allows_whole_server(&self, server: Id) -> bool {
-        self.rules.iter().any(|r| (r.servers.is_empty() || r.servers.contains(&server)) && r.app.is_none() && r.stream.is_none())
+        self.rules.iter().any(|r| {
+            (r.servers.is_empty() || r.servers.contains(&server))
+                && r.app.is_none()
+                && r.stream.is_none()
+        })
     }
 }
 
@@ -96,8 +113,20 @@ fn check_servers(state: &State, account: Id, ids: &[String]) -> Result<Vec<Id>, 
     for (i, text) in ids.iter().enumerate() {
         // A foreign server id reads exactly like a non-existent one.
         let id = Id::parse(text)
-            .filter(|id| state.meta.server(*id).ok().flatten().is_some_and(|s| s.account_id == account))
-            .ok_or_else(|| ApiError::field(format!("servers[{i}]"), "no server with this id in the account"))?;
+            .filter(|id| {
+                state
+                    .meta
+                    .server(*id)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|s| s.account_id == account)
+            })
+            .ok_or_else(|| {
+                ApiError::field(
+                    format!("servers[{i}]"),
+                    "no server with this id in the account",
+                )
+            })?;
         if !out.contains(&id) {
             out.push(id);
         }
@@ -118,7 +147,10 @@ fn clean_regex(field: &str, v: Option<&str>) -> Result<Option<String>, ApiError>
 /// The slice with this id in the caller's account, visible to the caller (404 otherwise).
 fn visible_slice(state: &State, p: &Principal, id: &str) -> Result<Slice, ApiError> {
     let id = path_id(id, "slice")?;
-    let s = state.meta.slice(p.account.id, id)?.ok_or(ApiError::NotFound("slice"))?;
+    let s = state
+        .meta
+        .slice(p.account.id, id)?
+        .ok_or(ApiError::NotFound("slice"))?;
     if !p.slices.is_empty() && !p.slices.iter().any(|own| own.id == s.id) {
         return Err(ApiError::NotFound("slice"));
     }
@@ -138,7 +170,11 @@ pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> 
 }
 
 /// `GET /api/v1/slices/{id}`
-pub async fn get(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(slice_json(&visible_slice(&state, &p, &id)?)))
 }
 
@@ -158,7 +194,11 @@ struct CreateSlice {
 }
 
 /// `POST /api/v1/slices` (owner, admin)
-pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_write()?;
     let b: CreateSlice = parse_json(&body)?;
     let name = clean_name("name", &b.name, 100)?;
@@ -170,7 +210,9 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
         None => p.account.timezone.clone(),
     };
     if state.meta.slices_of(p.account.id)?.len() >= MAX_SLICES {
-        return Err(ApiError::Conflict(format!("an account may have at most {MAX_SLICES} slices")));
+        return Err(ApiError::Conflict(format!(
+            "an account may have at most {MAX_SLICES} slices"
+        )));
     }
     let s = Slice {
         id: Id::random(),
@@ -184,7 +226,11 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
     };
     state.meta.put_slice(&s)?;
     state.meta.flush()?;
-    p.record(&state, Action::SliceCreated, format!("slice {} ({})", s.id, s.name));
+    p.record(
+        &state,
+        Action::SliceCreated,
+        format!("slice {} ({})", s.id, s.name),
+    );
     Ok(HttpResponse::Created().json(slice_json(&s)))
 }
 
@@ -202,7 +248,12 @@ struct UpdateSlice {
 }
 
 /// `PATCH` or `PUT /api/v1/slices/{id}` (owner, admin): partial update.
-pub async fn update(state: State, p: Principal, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn update(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let mut s = visible_slice(&state, &p, &id)?;
     p.require_write()?;
     let b: UpdateSlice = parse_json(&body)?;
@@ -223,21 +274,40 @@ pub async fn update(state: State, p: Principal, id: web::Path<String>, body: web
     }
     state.meta.put_slice(&s)?;
     state.meta.flush()?;
-    p.record(&state, Action::SliceUpdated, format!("slice {} ({})", s.id, s.name));
+    p.record(
+        &state,
+        Action::SliceUpdated,
+        format!("slice {} ({})", s.id, s.name),
+    );
     Ok(HttpResponse::Ok().json(slice_json(&s)))
 }
 
 /// `DELETE /api/v1/slices/{id}` (owner, admin): refused while users are limited to it, since
 /// removing a user's last slice would widen what they see.
-pub async fn delete(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let s = visible_slice(&state, &p, &id)?;
     p.require_write()?;
-    let users = state.meta.users()?.into_iter().filter(|u| u.account_id == p.account.id && u.slices.contains(&s.id)).count();
+    let users = state
+        .meta
+        .users()?
+        .into_iter()
+        .filter(|u| u.account_id == p.account.id && u.slices.contains(&s.id))
+        .count();
     if users > 0 {
-        return Err(ApiError::Conflict(format!("{users} users are limited to this slice; change their slices first")));
+        return Err(ApiError::Conflict(format!(
+            "{users} users are limited to this slice; change their slices first"
+        )));
     }
     state.meta.remove_slice(p.account.id, s.id)?;
     state.meta.flush()?;
-    p.record(&state, Action::SliceDeleted, format!("slice {} ({})", s.id, s.name));
+    p.record(
+        &state,
+        Action::SliceDeleted,
+        format!("slice {} ({})", s.id, s.name),
+    );
     Ok(HttpResponse::NoContent().finish())
 }

@@ -150,8 +150,11 @@ fn unit_scalars(qq: &Query, account: Id, units: &[Filter], res: Resolution, rang
     Ok(v)
 }
 
+/// Bandwidth points with their peak and 95th percentile.
+type Billing = (Vec<(i64, f64)>, f64, f64);
+
 /// Five-minute bandwidth points summed over several series, with peak and 95th percentile.
-fn unit_billing(qq: &Query, account: Id, units: &[Filter], range: Range) -> Result<(Vec<(i64, f64)>, f64, f64), QueryError> {
+fn unit_billing(qq: &Query, account: Id, units: &[Filter], range: Range) -> Result<Billing, QueryError> {
     let mut points: Vec<(i64, f64)> = Vec::new();
     for u in units {
         let pts = qq.billing_points(account, u, range)?;

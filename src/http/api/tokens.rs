@@ -46,21 +46,43 @@ struct CreateToken {
 
 /// `POST /api/v1/tokens`: users who cannot change anything (viewer, billing, sliced) get
 /// read tokens only.
-pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_admin_scope()?;
     let b: CreateToken = parse_json(&body)?;
     let name = clean_name("name", &b.name, 100)?;
-    let scope = Scope::parse(&b.scope).ok_or_else(|| ApiError::field("scope", format!("`{}` is not read, write or admin", b.scope)))?;
+    let scope = Scope::parse(&b.scope).ok_or_else(|| {
+        ApiError::field(
+            "scope",
+            format!("`{}` is not read, write or admin", b.scope),
+        )
+    })?;
     let may_write = (p.user.role.can_write() || p.user.operator) && p.slices.is_empty();
     if scope > Scope::Read && !may_write {
-        return Err(ApiError::forbidden(format!("the {} role can only create read tokens", p.user.role.as_str())));
+        return Err(ApiError::forbidden(format!(
+            "the {} role can only create read tokens",
+            p.user.role.as_str()
+        )));
     }
     let now = crate::now();
     let expires_at = match &b.expires_at {
         None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| ApiError::field("expires_at", "must be whole Unix seconds"))?),
-        Some(Value::String(s)) => Some(parse_time(s).map_err(|m| ApiError::field("expires_at", m))?),
-        Some(_) => return Err(ApiError::field("expires_at", "must be Unix seconds or an RFC 3339 timestamp")),
+        Some(Value::Number(n)) => Some(
+            n.as_i64()
+                .ok_or_else(|| ApiError::field("expires_at", "must be whole Unix seconds"))?,
+        ),
+        Some(Value::String(s)) => {
+            Some(parse_time(s).map_err(|m| ApiError::field("expires_at", m))?)
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "expires_at",
+                "must be Unix seconds or an RFC 3339 timestamp",
+            ));
+        }
     };
     if expires_at.is_some_and(|e| e <= now) {
         return Err(ApiError::field("expires_at", "must be in the future"));
@@ -74,17 +96,42 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
         let net = text
             .parse::<IpNet>()
             .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-            .map_err(|_| ApiError::field(format!("allowed_ips[{i}]"), format!("`{text}` is not an address or CIDR network such as 203.0.113.0/24")))?;
+            .map_err(|_| {
+                ApiError::field(
+                    format!("allowed_ips[{i}]"),
+                    format!("`{text}` is not an address or CIDR network such as 203.0.113.0/24"),
+                )
+            })?;
         allowed_ips.push(net.trunc());
     }
     if state.meta.api_tokens_of(p.user.id)?.len() >= MAX_TOKENS {
-        return Err(ApiError::Conflict(format!("you have {MAX_TOKENS} tokens; revoke some first")));
+        return Err(ApiError::Conflict(format!(
+            "you have {MAX_TOKENS} tokens; revoke some first"
+        )));
     }
     let token = new_token("tly_");
-    let t = ApiToken { id: Id::random(), user_id: p.user.id, name, scope, created_at: now, expires_at, allowed_ips };
+    let t = ApiToken {
+        id: Id::random(),
+        user_id: p.user.id,
+        name,
+        scope,
+        created_at: now,
+        expires_at,
+        allowed_ips,
+    };
     state.meta.put_api_token(&token_hash(&token), &t)?;
     state.meta.flush()?;
-    p.record(&state, Action::TokenCreated, format!("token {} ({}, {}) of {}", t.id, t.name, scope.as_str(), p.user.email));
+    p.record(
+        &state,
+        Action::TokenCreated,
+        format!(
+            "token {} ({}, {}) of {}",
+            t.id,
+            t.name,
+            scope.as_str(),
+            p.user.email
+        ),
+    );
     let mut out = token_json(&t);
     out["token"] = json!(token);
     Ok(HttpResponse::Created().json(out))
@@ -92,16 +139,32 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
 
 /// `GET /api/v1/tokens`: the caller's tokens (never the secrets).
 pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
-    let out: Vec<Value> = state.meta.api_tokens_of(p.user.id)?.iter().map(|(t, _)| token_json(t)).collect();
+    let out: Vec<Value> = state
+        .meta
+        .api_tokens_of(p.user.id)?
+        .iter()
+        .map(|(t, _)| token_json(t))
+        .collect();
     Ok(HttpResponse::Ok().json(out))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens (any other id: 404).
-pub async fn revoke(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = path_id(&id, "token")?;
     p.require_admin_scope()?;
-    let t = state.meta.remove_api_token(p.user.id, id)?.ok_or(ApiError::NotFound("token"))?;
+    let t = state
+        .meta
+        .remove_api_token(p.user.id, id)?
+        .ok_or(ApiError::NotFound("token"))?;
     state.meta.flush()?;
-    p.record(&state, Action::TokenRevoked, format!("token {} ({}) of {}", t.id, t.name, p.user.email));
+    p.record(
+        &state,
+        Action::TokenRevoked,
+        format!("token {} ({}) of {}", t.id, t.name, p.user.email),
+    );
     Ok(HttpResponse::NoContent().finish())
 }
