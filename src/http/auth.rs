@@ -431,7 +431,11 @@ pub async fn logout(req: HttpRequest, state: State) -> Result<HttpResponse, ApiE
 
 /// `GET /api/v1/me`
 pub async fn me(p: Principal) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(user_json(&p.user, &p.account)))
+    let mut out = user_json(&p.user, &p.account);
+    // What these credentials may do, so the SPA can hide what would be refused.
+    out["scope"] = json!(p.scope.as_str());
+    out["acting_on"] = json!({"id": p.account.id.to_string(), "name": p.account.name});
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// `POST /api/v1/setup` body: the one-time token from the log and the first admin.
