@@ -64,7 +64,9 @@ pub fn init_logging(format: config::LogFormat, filter: &str) {
     // The scheduler library narrates every job at info; keep the log about Tally.
     let filter = format!("{filter},tokio_cron_scheduler=warn");
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
         config::LogFormat::Text => builder.with_ansi(false).try_init(),

@@ -27,7 +27,10 @@ fn day_label(day: i64) -> String {
 impl Salts {
     /// Salts under `dir`.
     pub fn new(dir: PathBuf) -> Salts {
-        Salts { dir, cache: Mutex::new(HashMap::new()) }
+        Salts {
+            dir,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Salt for `day` (UTC day start). Days before `today` that have no file get a one-off salt.
@@ -58,7 +61,9 @@ impl Salts {
     }
 
     fn path(&self, account: Id, day: i64) -> PathBuf {
-        self.dir.join(account.to_string()).join(format!("{}.salt", day_label(day)))
+        self.dir
+            .join(account.to_string())
+            .join(format!("{}.salt", day_label(day)))
     }
 
     /// Destroys every salt of a day before `today`, on disk and in memory; returns how many.
@@ -66,12 +71,18 @@ impl Salts {
         self.cache.lock().retain(|(_, day), _| *day >= today);
         let today_label = day_label(today);
         let mut n = 0;
-        let Ok(accounts) = std::fs::read_dir(&self.dir) else { return Ok(0) };
+        let Ok(accounts) = std::fs::read_dir(&self.dir) else {
+            return Ok(0);
+        };
         for acc in accounts.flatten() {
-            let Ok(files) = std::fs::read_dir(acc.path()) else { continue };
+            let Ok(files) = std::fs::read_dir(acc.path()) else {
+                continue;
+            };
             for f in files.flatten() {
                 let name = f.file_name().to_string_lossy().into_owned();
-                let Some(label) = name.strip_suffix(".salt") else { continue };
+                let Some(label) = name.strip_suffix(".salt") else {
+                    continue;
+                };
                 if label < today_label.as_str() {
                     std::fs::remove_file(f.path()).map_err(io_error)?;
                     n += 1;
@@ -109,10 +120,20 @@ mod tests {
         let salts = Salts::new(dir.path().to_path_buf());
         let today = 1_795_564_800;
         let a = salts.get(Id(1), today, today).unwrap();
-        assert_eq!(Salts::new(dir.path().to_path_buf()).get(Id(1), today, today).unwrap(), a);
+        assert_eq!(
+            Salts::new(dir.path().to_path_buf())
+                .get(Id(1), today, today)
+                .unwrap(),
+            a
+        );
         let old = salts.get(Id(1), today - 86_400, today).unwrap();
         assert_ne!(old, a);
         assert_eq!(salts.destroy_before(today + 86_400).unwrap(), 1);
-        assert_ne!(Salts::new(dir.path().to_path_buf()).get(Id(1), today, today + 86_400).unwrap(), a);
+        assert_ne!(
+            Salts::new(dir.path().to_path_buf())
+                .get(Id(1), today, today + 86_400)
+                .unwrap(),
+            a
+        );
     }
 }
