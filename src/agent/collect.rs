@@ -250,6 +250,62 @@ impl Tracker {
     }
 }
 
+/// Per-stream aggregate figures from a totals-only API (no per-viewer data).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamTotals {
+    pub key: StreamKey,
+    pub publishing: bool,
+    /// Ingest protocol, when the API tells it.
+    pub protocol: Option<String>,
+    /// Cumulative bytes received from the publisher, when the API counts them.
+    pub bytes_in: Option<u64>,
+    /// Cumulative bytes sent to viewers, when the API counts them.
+    pub bytes_out: Option<u64>,
+    pub kbps_in: Option<f64>,
+    /// Current viewer connections, when the API counts them.
+    pub viewers: Option<u64>,
+}
+
+/// Turns cumulative per-stream totals into per-interval stream reports. The v1 report has no
+/// per-stream egress or viewer-count field, so those totals are only logged; streams carry
+/// publishing state, ingest protocol and ingress.
+#[derive(Debug, Default)]
+pub struct TotalsTracker {
+    previous: HashMap<StreamKey, u64>,
+    primed: bool,
+}
+
+impl TotalsTracker {
+    /// The interval's streams from one poll's totals.
+    pub fn process(&mut self, totals: &[StreamTotals]) -> Vec<StreamReport> {
+        let mut set = StreamSet::default();
+        let mut current = HashMap::new();
+        for t in totals {
+            let s = set.stream(&t.key);
+            s.publishing = Some(t.publishing);
+            if t.publishing {
+                s.protocol = t.protocol.clone();
+                s.ingress_kbps = t.kbps_in.filter(|k| k.is_finite() && *k >= 0.0);
+            }
+            if let Some(now) = t.bytes_in {
+                let previous = self.previous.get(&t.key).copied().or(if self.primed { Some(0) } else { None });
+                s.ingress_bytes = Some(counter_delta(previous, now));
+                current.insert(t.key.clone(), now);
+            }
+            tracing::debug!(
+                app = %t.key.app,
+                stream = %t.key.stream,
+                viewers = t.viewers,
+                bytes_out = t.bytes_out,
+                "stream totals (no per-viewer data from this source)"
+            );
+        }
+        self.previous = current;
+        self.primed = true;
+        set.into_streams()
+    }
+}
+
 /// Splits `"ip:port"`, `"[v6]:port"` or a bare address into an [`IpAddr`].
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
     let t = text.trim();

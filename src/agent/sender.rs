@@ -321,7 +321,7 @@ mod tests {
         let requests = server.requests();
         assert_eq!(requests.len(), 6);
         for r in &requests {
-            assert_eq!(r.path, "/api/v1/ingest");
+            assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/v1/ingest"));
             assert_eq!(r.header("authorization").as_deref(), Some("Bearer secret-token"));
             assert_eq!(r.header("content-encoding").as_deref(), Some("gzip"));
         }
