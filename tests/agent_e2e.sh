@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# End-to-end test of `tally agent` against real media servers on 127.0.0.1:
+#   1. nginx + libnginx-mod-rtmp fed by ffmpeg, two RTMP players and one HLS player; the agent
+#      (nginx-rtmp + access-log sources, rtmp access log) reports to a capture listener; checks
+#      viewers, protocols, bytes, and that a disconnecting RTMP viewer's bytes add up exactly to
+#      what nginx logged for it.
+#   2. Icecast2 with an ffmpeg source and two listeners; checks listeners, protocol and bytes.
+# Installs the Debian packages it needs (nginx libnginx-mod-rtmp ffmpeg icecast2) when missing.
+# Usage: tests/agent_e2e.sh            (TALLY_BIN=path/to/tally to skip the cargo build)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TMP="$(mktemp -d /tmp/tally-agent-e2e.XXXXXX)"
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.5
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    if [ -z "${KEEP_TMP:-}" ]; then rm -rf "$TMP"; else echo "kept $TMP"; fi
+}
+trap cleanup EXIT
+log() { printf '\n== %s\n' "$*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+need=()
+[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(nginx libnginx-mod-rtmp)
+command -v nginx >/dev/null || need+=(nginx)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v icecast2 >/dev/null || need+=(icecast2)
+if [ "${#need[@]}" -gt 0 ]; then
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Debian starts the packaged services; this test runs its own instances on other ports.
+
+if [ -z "${TALLY_BIN:-}" ]; then
+    (cd "$ROOT" && cargo build --quiet --bin tally)
+    TALLY_BIN="$ROOT/target/debug/tally"
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- capture listener: stores every ingest body (gunzipped) as TMP/capture/N.json -------------
+mkdir -p "$TMP/capture"
+cat > "$TMP/capture.py" <<'PY'
+import gzip, http.server, itertools, json, os, sys
+out = sys.argv[1]; counter = itertools.count()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        report = json.loads(body)
+        with open(os.path.join(out, "%04d.json" % next(counter)), "w") as f:
+            json.dump({"auth": self.headers.get("Authorization"), "report": report}, f)
+        reply = json.dumps({"accepted": 1}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply))); self.end_headers(); self.wfile.write(reply)
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+open(os.path.join(out, "port"), "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+python3 "$TMP/capture.py" "$TMP/capture" & PIDS+=($!)
+for _ in $(seq 50); do [ -s "$TMP/capture/port" ] && break; sleep 0.1; done
+CAPTURE="http://127.0.0.1:$(cat "$TMP/capture/port")"
+
+# --- nginx-rtmp -------------------------------------------------------------------------------
+RTMP_PORT=$(free_port); HTTP_PORT=$(free_port)
+N="$TMP/nginx"; mkdir -p "$N/logs" "$N/hls" "$N/tmp"
+cat > "$N/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $N/nginx.pid;
+error_log $N/logs/error.log info;
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+events { worker_connections 1024; }
+rtmp {
+    log_format rtmpfull '\$connection \$remote_addr [\$time_local] \$command "\$app" "\$name" "\$args" - \$bytes_received \$bytes_sent "\$pageurl" "\$flashver" "\$tcurl" \$session_time (\$session_readable_time)';
+    server {
+        listen 127.0.0.1:$RTMP_PORT;
+        access_log $N/logs/rtmp_access.log rtmpfull;
+        application live {
+            live on; record off;
+            hls on; hls_path $N/hls; hls_fragment 2s; hls_playlist_length 10s;
+        }
+    }
+}
+http {
+    include /etc/nginx/mime.types;
+    log_format tally '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" rt=\$request_time bytes_sent=\$bytes_sent';
+    access_log $N/logs/access.log tally;
+    client_body_temp_path $N/tmp/body; proxy_temp_path $N/tmp/proxy; fastcgi_temp_path $N/tmp/fcgi;
+    uwsgi_temp_path $N/tmp/uwsgi; scgi_temp_path $N/tmp/scgi;
+    server {
+        listen 127.0.0.1:$HTTP_PORT;
+        location /stat { rtmp_stat all; }
+        location /hls {
+            types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+            alias $N/hls; add_header Cache-Control no-cache;
+        }
+    }
+}
+EOF
+log "nginx-rtmp on 127.0.0.1:$RTMP_PORT, http on 127.0.0.1:$HTTP_PORT"
+nginx -c "$N/nginx.conf" -p "$N" & PIDS+=($!)
+sleep 1
+ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x180:rate=15 -f lavfi -i sine=frequency=440:sample_rate=44100 \
+    -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -b:v 300k -pix_fmt yuv420p -c:a aac -b:a 64k \
+    -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/test" & PIDS+=($!)
+sleep 5
+ffmpeg -nostdin -loglevel error -i "rtmp://127.0.0.1:$RTMP_PORT/live/test?viewer=1" -c copy -f null - & PLAYER1=$!; PIDS+=($PLAYER1)
+ffmpeg -nostdin -loglevel error -i "rtmp://127.0.0.1:$RTMP_PORT/live/test?viewer=2" -c copy -f null - & PIDS+=($!)
+ffmpeg -nostdin -loglevel error -user_agent "Mozilla/5.0 (TallyE2EHLS)" -i "http://127.0.0.1:$HTTP_PORT/hls/test.m3u8" -c copy -f null - & PIDS+=($!)
+sleep 3
+curl -fsS "http://127.0.0.1:$HTTP_PORT/stat" | grep -q "<publishing/>" || fail "nginx-rtmp has no publisher"
+
+AGENT_ARGS=(--panel "$CAPTURE" --token e2e-token --name e2e-nginx
+    --source "nginx-rtmp=http://127.0.0.1:$HTTP_PORT/stat"
+    --source "access-log=$N/logs/access.log" --access-log-app live
+    --rtmp-access-log "$N/logs/rtmp_access.log")
+
+log "tally agent --once (8 s interval)"
+"$TALLY_BIN" agent "${AGENT_ARGS[@]}" --spool "$TMP/spool-once" --interval 8s --once
+python3 - "$TMP/capture" <<'PY'
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))
+assert len(files) == 1, files
+doc = json.load(open(files[0]))
+assert doc["auth"] == "Bearer e2e-token", doc["auth"]
+r = doc["report"]
+assert r["report_id"].startswith("e2e-nginx-"), r["report_id"]
+assert r["interval_s"] >= 7, r["interval_s"]
+assert r["host"]["ram_total_bytes"] > 0
+streams = [s for s in r["streams"] if (s["app"], s["stream"]) == ("live", "test")]
+assert len(streams) == 1, r["streams"]
+s = streams[0]
+assert s["publishing"] is True and s["protocol"] == "rtmp", s
+assert s["ingress_bytes"] > 50_000, s["ingress_bytes"]
+v = s["viewers"]
+rtmp = [x for x in v if x["protocol"] == "rtmp"]
+hls = [x for x in v if x["protocol"] == "hls"]
+print("viewers:", [(x["protocol"], x["bytes"], x["seconds"], x.get("user_agent")) for x in v])
+assert len(rtmp) == 2, rtmp
+assert len(hls) == 1, hls
+assert hls[0]["user_agent"] == "Mozilla/5.0 (TallyE2EHLS)"
+assert all(x["bytes"] > 20_000 for x in rtmp), rtmp
+assert hls[0]["bytes"] > 20_000, hls
+assert all(x["ip"] == "127.0.0.1" and not x["ended"] for x in v)
+print("OK nginx-rtmp --once: 2 RTMP + 1 HLS viewers with bytes, publisher excluded")
+PY
+rm -f "$TMP"/capture/0*.json
+
+log "tally agent running (4 s interval); one RTMP player leaves"
+"$TALLY_BIN" agent "${AGENT_ARGS[@]}" --spool "$TMP/spool-run" --interval 4s & AGENT=$!; PIDS+=($AGENT)
+sleep 9
+kill "$PLAYER1"
+sleep 10
+kill "$AGENT"; wait "$AGENT" 2>/dev/null || true
+python3 - "$TMP/capture" "$N/logs/rtmp_access.log" <<'PY'
+import glob, json, re, sys
+reports = [json.load(open(f))["report"] for f in sorted(glob.glob(sys.argv[1] + "/*.json"))]
+assert len(reports) >= 3, len(reports)
+ids = [r["report_id"] for r in reports]
+assert len(set(ids)) == len(ids), ids
+sessions = {}
+for r in reports:
+    for s in r["streams"]:
+        for v in s["viewers"]:
+            e = sessions.setdefault(v["session"], {"bytes": 0, "ended": 0, "protocol": v["protocol"]})
+            e["bytes"] += v["bytes"]; e["ended"] += v["ended"]
+ended = {k: e for k, e in sessions.items() if e["ended"]}
+print("sessions:", sessions)
+rtmp_ended = {k: e for k, e in ended.items() if e["protocol"] == "rtmp"}
+assert len(rtmp_ended) == 1, ended
+(session, e), = rtmp_ended.items()
+assert e["ended"] == 1, e
+# The session id carries nginx's connection number; its log line has the exact byte total.
+conn = session.split("-")[2]
+logged = None
+for line in open(sys.argv[2]):
+    m = re.match(r'(\d+) \S+ \[[^]]+\] PLAY "live" "test" "[^"]*" - \d+ (\d+) ', line)
+    if m and m.group(1) == conn:
+        logged = int(m.group(2))
+assert logged is not None, "no rtmp access-log line for connection " + conn
+# Estimates while connected never exceed the stream's growth; the final report adds the exact
+# remainder, so the sum equals the log unless the estimate overshot (then it stays within 5 %).
+assert logged <= e["bytes"] <= logged * 1.05, (e["bytes"], logged)
+print("OK ended RTMP viewer reported once; bytes", e["bytes"], "vs nginx log", logged,
+      "(exact)" if e["bytes"] == logged else "(estimate overshot)")
+PY
+rm -f "$TMP"/capture/0*.json
+
+# --- Icecast2 ---------------------------------------------------------------------------------
+ICE_PORT=$(free_port)
+I="$TMP/icecast"; mkdir -p "$I/log"
+chown -R icecast2:icecast "$I/log" 2>/dev/null || chmod 777 "$I/log"
+cat > "$I/icecast.xml" <<EOF
+<icecast>
+  <location>e2e</location><admin>admin@localhost</admin><hostname>127.0.0.1</hostname>
+  <limits><clients>100</clients><sources>4</sources><queue-size>524288</queue-size>
+    <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
+    <source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
+  <authentication><source-password>srcpass</source-password><relay-password>relaypass</relay-password>
+    <admin-user>admin</admin-user><admin-password>adminpass</admin-password></authentication>
+  <listen-socket><port>$ICE_PORT</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <fileserve>1</fileserve>
+  <paths><basedir>/usr/share/icecast2</basedir><logdir>$I/log</logdir>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
+  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
+  <security><chroot>0</chroot><changeowner><user>icecast2</user><group>icecast</group></changeowner></security>
+</icecast>
+EOF
+log "icecast2 on 127.0.0.1:$ICE_PORT"
+icecast2 -c "$I/icecast.xml" & PIDS+=($!)
+sleep 1
+ffmpeg -nostdin -loglevel error -re -f lavfi -i sine=frequency=440:sample_rate=44100 -c:a libmp3lame -b:a 128k \
+    -content_type audio/mpeg -f mp3 "icecast://source:srcpass@127.0.0.1:$ICE_PORT/live.mp3" & PIDS+=($!)
+sleep 3
+ffmpeg -nostdin -loglevel error -user_agent TestPlayer/1 -i "http://127.0.0.1:$ICE_PORT/live.mp3" -c copy -f null - & PIDS+=($!)
+ffmpeg -nostdin -loglevel error -user_agent TestPlayer/2 -i "http://127.0.0.1:$ICE_PORT/live.mp3" -c copy -f null - & PIDS+=($!)
+sleep 2
+"$TALLY_BIN" agent --panel "$CAPTURE" --token e2e-token --name e2e-icecast --spool "$TMP/spool-ice" \
+    --source "icecast=http://127.0.0.1:$ICE_PORT" --source-auth admin:adminpass --interval 6s --once
+python3 - "$TMP/capture" <<'PY'
+import glob, json, sys
+files = sorted(glob.glob(sys.argv[1] + "/*.json"))
+assert len(files) == 1, files
+r = json.load(open(files[0]))["report"]
+assert r["server"]["software"] == "icecast", r["server"]
+s, = [s for s in r["streams"] if s["stream"] == "live.mp3"]
+assert s["app"] == "icecast" and s["publishing"] is True and s["protocol"] == "icecast", s
+assert s["ingress_bytes"] > 40_000, s
+v = s["viewers"]
+print("listeners:", [(x["user_agent"], x["bytes"], x["seconds"]) for x in v])
+assert sorted(x["user_agent"] for x in v) == ["TestPlayer/1", "TestPlayer/2"], v
+assert all(x["protocol"] == "icecast" and x["bytes"] > 40_000 for x in v), v
+print("OK icecast: 2 listeners with bytes, source excluded")
+PY
+
+log "agent e2e: all checks passed"
