@@ -48,7 +48,10 @@ pub fn tokenize(line: &str) -> Vec<Token<'_>> {
                     if bytes[i] == b'\\' && i + 1 < bytes.len() {
                         match bytes[i + 1] {
                             b'x' if i + 3 < bytes.len() => {
-                                match line.get(i + 2..i + 4).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                                match line
+                                    .get(i + 2..i + 4)
+                                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                                {
                                     Some(b) => {
                                         raw.push(b);
                                         i += 4;
@@ -79,9 +82,17 @@ pub fn tokenize(line: &str) -> Vec<Token<'_>> {
             open @ (b'[' | b'(') => {
                 let close = if open == b'[' { b']' } else { b')' };
                 let start = i + 1;
-                let end = bytes[start..].iter().position(|b| *b == close).map(|p| start + p).unwrap_or(bytes.len());
+                let end = bytes[start..]
+                    .iter()
+                    .position(|b| *b == close)
+                    .map(|p| start + p)
+                    .unwrap_or(bytes.len());
                 let inner = line.get(start..end).unwrap_or("");
-                tokens.push(if open == b'[' { Token::Bracket(inner) } else { Token::Paren(inner) });
+                tokens.push(if open == b'[' {
+                    Token::Bracket(inner)
+                } else {
+                    Token::Paren(inner)
+                });
                 i = end + 1;
             }
             _ => {
@@ -214,7 +225,15 @@ pub fn parse_line(line: &str) -> Option<LogLine> {
             bytes = v;
         }
     }
-    Some(LogLine { ip, time, method, path, status, bytes, user_agent })
+    Some(LogLine {
+        ip,
+        time,
+        method,
+        path,
+        status,
+        bytes,
+        user_agent,
+    })
 }
 
 /// The JSON line format recommended in the docs:
@@ -291,12 +310,20 @@ pub fn classify(path: &str) -> Option<MediaRequest> {
     if stream.is_empty() || app.is_empty() {
         return None;
     }
-    Some(MediaRequest { app, stream, kind, protocol })
+    Some(MediaRequest {
+        app,
+        stream,
+        kind,
+        protocol,
+    })
 }
 
 /// `NAME-123` → `NAME`, `NAME_45` → `NAME`, `NAME-init` → `NAME`.
 fn strip_sequence(stem: &str) -> &str {
-    if let Some(base) = stem.strip_suffix("-init").or_else(|| stem.strip_suffix("_init")) {
+    if let Some(base) = stem
+        .strip_suffix("-init")
+        .or_else(|| stem.strip_suffix("_init"))
+    {
         return base;
     }
     if let Some(pos) = stem.rfind(['-', '_']) {
@@ -356,7 +383,9 @@ impl Sessionizer {
         if !(line.status == 200 || line.status == 206) || !line.method.eq_ignore_ascii_case("GET") {
             return;
         }
-        let Some(media) = classify(&line.path) else { return };
+        let Some(media) = classify(&line.path) else {
+            return;
+        };
         let app = self.app_override.clone().unwrap_or(media.app);
         let key = SessionKey {
             ip: line.ip,
@@ -402,8 +431,12 @@ impl Sessionizer {
 
     /// Ends sessions idle for longer than the gap at `now` and returns the interval's streams.
     pub fn flush(&mut self, now: i64) -> Vec<crate::model::report::StreamReport> {
-        let idle: Vec<SessionKey> =
-            self.sessions.iter().filter(|(_, s)| now - s.last > self.gap).map(|(k, _)| k.clone()).collect();
+        let idle: Vec<SessionKey> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| now - s.last > self.gap)
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in idle {
             if let Some(s) = self.sessions.remove(&key) {
                 self.ended.push((key, s));
@@ -456,8 +489,16 @@ pub struct AccessLog {
 
 impl AccessLog {
     /// Follows `path` from its current end.
-    pub fn new(path: PathBuf, tag: String, gap: Duration, app_override: Option<String>) -> AccessLog {
-        AccessLog { tailer: Tailer::from_end(path), sessions: Sessionizer::new(tag, gap, app_override) }
+    pub fn new(
+        path: PathBuf,
+        tag: String,
+        gap: Duration,
+        app_override: Option<String>,
+    ) -> AccessLog {
+        AccessLog {
+            tailer: Tailer::from_end(path),
+            sessions: Sessionizer::new(tag, gap, app_override),
+        }
     }
 }
 
@@ -474,20 +515,28 @@ impl Collector for AccessLog {
     }
 
     fn collect(&mut self, now: i64) -> Result<Collection, CollectError> {
-        let lines = self.tailer.read_lines().map_err(|source| CollectError::Io {
-            path: self.tailer.path().display().to_string(),
-            source,
-        })?;
+        let lines = self
+            .tailer
+            .read_lines()
+            .map_err(|source| CollectError::Io {
+                path: self.tailer.path().display().to_string(),
+                source,
+            })?;
         for line in &lines {
             if let Some(parsed) = parse_line(line) {
                 self.sessions.feed(&parsed);
             }
         }
-        Ok(Collection { streams: self.sessions.flush(now), software: None, version: None })
+        Ok(Collection {
+            streams: self.sessions.flush(now),
+            software: None,
+            version: None,
+        })
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -507,7 +556,10 @@ mod tests {
         assert_eq!(l.status, 200);
         assert_eq!(l.bytes, 180_292);
         assert_eq!(l.user_agent.as_deref(), Some("Mozilla/5.0 (iPhone) HLS"));
-        assert_eq!(parse_time_local("25/Nov/2026:13:59:18 +0200"), Some(1_795_607_958));
+        assert_eq!(
+            parse_time_local("25/Nov/2026:13:59:18 +0200"),
+            Some(1_795_607_958)
+        );
     }
 
     #[test]
@@ -529,13 +581,34 @@ mod tests {
     #[test]
     fn classifies_hls_and_dash_paths() {
         let c = |p| classify(p).map(|m| (m.app, m.stream, m.kind, m.protocol));
-        assert_eq!(c("/hls/test.m3u8"), Some(("hls".into(), "test".into(), MediaKind::Playlist, "hls")));
-        assert_eq!(c("/hls/test-123.ts"), Some(("hls".into(), "test".into(), MediaKind::Segment, "hls")));
-        assert_eq!(c("/live/cam_2/index.m3u8"), Some(("live".into(), "cam_2".into(), MediaKind::Playlist, "hls")));
-        assert_eq!(c("/live/cam_2/17.ts"), Some(("live".into(), "cam_2".into(), MediaKind::Segment, "hls")));
-        assert_eq!(c("/dash/news.mpd"), Some(("dash".into(), "news".into(), MediaKind::Playlist, "dash")));
-        assert_eq!(c("/dash/news-init.m4v"), Some(("dash".into(), "news".into(), MediaKind::Segment, "dash")));
-        assert_eq!(c("/dash/news-96000.m4a"), Some(("dash".into(), "news".into(), MediaKind::Segment, "dash")));
+        assert_eq!(
+            c("/hls/test.m3u8"),
+            Some(("hls".into(), "test".into(), MediaKind::Playlist, "hls"))
+        );
+        assert_eq!(
+            c("/hls/test-123.ts"),
+            Some(("hls".into(), "test".into(), MediaKind::Segment, "hls"))
+        );
+        assert_eq!(
+            c("/live/cam_2/index.m3u8"),
+            Some(("live".into(), "cam_2".into(), MediaKind::Playlist, "hls"))
+        );
+        assert_eq!(
+            c("/live/cam_2/17.ts"),
+            Some(("live".into(), "cam_2".into(), MediaKind::Segment, "hls"))
+        );
+        assert_eq!(
+            c("/dash/news.mpd"),
+            Some(("dash".into(), "news".into(), MediaKind::Playlist, "dash"))
+        );
+        assert_eq!(
+            c("/dash/news-init.m4v"),
+            Some(("dash".into(), "news".into(), MediaKind::Segment, "dash"))
+        );
+        assert_eq!(
+            c("/dash/news-96000.m4a"),
+            Some(("dash".into(), "news".into(), MediaKind::Segment, "dash"))
+        );
         assert_eq!(c("/stat"), None);
         assert_eq!(c("/favicon.ico"), None);
         assert_eq!(c("/"), None);
@@ -560,7 +633,11 @@ mod tests {
         assert_eq!((st.app.as_str(), st.stream.as_str()), ("hls", "test"));
         // The curl probes only read the playlist; they are not viewers.
         assert_eq!(st.viewers.len(), 2, "{:?}", st.viewers);
-        let main = st.viewers.iter().find(|v| v.user_agent.as_deref() == Some("Mozilla/5.0 (TestHLSViewer)")).unwrap();
+        let main = st
+            .viewers
+            .iter()
+            .find(|v| v.user_agent.as_deref() == Some("Mozilla/5.0 (TestHLSViewer)"))
+            .unwrap();
         let expected: u64 = COMBINED
             .lines()
             .filter(|l| l.contains("TestHLSViewer"))

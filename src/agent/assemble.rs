@@ -12,7 +12,8 @@ use std::net::IpAddr;
 
 use crate::agent::collect::{Collection, StreamKey};
 use crate::model::report::{
-    HostMetrics, MAX_STREAMS, MAX_STRING_LEN, MAX_VIEWERS, Report, ReportTime, ServerInfo, StreamReport,
+    HostMetrics, MAX_STREAMS, MAX_STRING_LEN, MAX_VIEWERS, Report, ReportTime, ServerInfo,
+    StreamReport,
 };
 
 /// Assembles reports for one server name.
@@ -67,7 +68,10 @@ impl Assembler {
         }
         let mut streams: Vec<StreamReport> = merged.into_values().collect();
         if streams.len() > MAX_STREAMS {
-            tracing::warn!(streams = streams.len(), "more streams than one report may carry; the rest are left out");
+            tracing::warn!(
+                streams = streams.len(),
+                "more streams than one report may carry; the rest are left out"
+            );
             streams.truncate(MAX_STREAMS);
         }
         let mut viewers = 0usize;
@@ -85,7 +89,11 @@ impl Assembler {
             interval_s: Some(interval_s.max(1)),
             server: Some(ServerInfo {
                 name: Some(self.name.clone()),
-                software: if software.is_empty() { None } else { Some(clip(software.join(","))) },
+                software: if software.is_empty() {
+                    None
+                } else {
+                    Some(clip(software.join(",")))
+                },
                 version: version.map(clip),
                 ips: ips.into_iter().take(64).collect(),
             }),
@@ -134,7 +142,11 @@ fn sanitize(mut s: StreamReport) -> StreamReport {
 }
 
 fn non_empty(s: String) -> String {
-    if s.trim().is_empty() { "_".to_string() } else { s }
+    if s.trim().is_empty() {
+        "_".to_string()
+    } else {
+        s
+    }
 }
 
 /// Cuts a string to the protocol's length limit on a character boundary.
@@ -150,6 +162,7 @@ fn clip(mut s: String) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::model::report::ViewerReport;
@@ -183,21 +196,40 @@ mod tests {
         };
         let hls = Collection {
             streams: vec![
-                StreamReport { app: "live".into(), stream: "test".into(), viewers: vec![viewer("h1", "hls")], ..StreamReport::default() },
-                StreamReport { app: "".into(), stream: "x".into(), ..StreamReport::default() },
+                StreamReport {
+                    app: "live".into(),
+                    stream: "test".into(),
+                    viewers: vec![viewer("h1", "hls")],
+                    ..StreamReport::default()
+                },
+                StreamReport {
+                    app: "".into(),
+                    stream: "x".into(),
+                    ..StreamReport::default()
+                },
             ],
             software: None,
             version: None,
         };
         let a = Assembler::new("edge-1".into());
-        let r = a.assemble(1_800_000_030, 30, 7, vec![rtmp, hls], HostMetrics::default(), vec![]);
+        let r = a.assemble(
+            1_800_000_030,
+            30,
+            7,
+            vec![rtmp, hls],
+            HostMetrics::default(),
+            vec![],
+        );
         assert_eq!(r.report_id, "edge-1-1800000030-7");
         assert_eq!(r.streams.len(), 2);
         let live = r.streams.iter().find(|s| s.app == "live").unwrap();
         assert_eq!(live.viewers.len(), 3);
         assert_eq!(live.publishing, Some(true));
         assert_eq!(live.ingress_bytes, Some(100));
-        assert_eq!(r.server.as_ref().unwrap().software.as_deref(), Some("nginx-rtmp"));
+        assert_eq!(
+            r.server.as_ref().unwrap().software.as_deref(),
+            Some("nginx-rtmp")
+        );
         r.validate().unwrap();
         let json = serde_json::to_string(&r).unwrap();
         let back: Report = serde_json::from_str(&json).unwrap();

@@ -16,11 +16,18 @@ pub enum CollectError {
     #[error("request to {url} failed: {message}")]
     Http { url: String, message: String },
     #[error("{url} answered HTTP {status}{hint}")]
-    Status { url: String, status: u16, hint: &'static str },
+    Status {
+        url: String,
+        status: u16,
+        hint: &'static str,
+    },
     #[error("could not parse {what}: {message}")]
     Parse { what: String, message: String },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Streams, viewers and server details seen by one source during one interval.
@@ -51,9 +58,17 @@ pub trait Collector: Send {
 pub fn build_collectors(config: &AgentConfig) -> Result<Vec<Box<dyn Collector>>, CollectError> {
     let mut out: Vec<Box<dyn Collector>> = Vec::new();
     for (index, spec) in config.sources.iter().enumerate() {
-        let same_kind = config.sources.iter().filter(|s| s.kind == spec.kind).count();
+        let same_kind = config
+            .sources
+            .iter()
+            .filter(|s| s.kind == spec.kind)
+            .count();
         // Session ids must be unique per server; a second source of one kind gets its own prefix.
-        let tag = if same_kind > 1 { format!("{}{index}", short_tag(spec.kind)) } else { short_tag(spec.kind).to_string() };
+        let tag = if same_kind > 1 {
+            format!("{}{index}", short_tag(spec.kind))
+        } else {
+            short_tag(spec.kind).to_string()
+        };
         let fetcher = || Fetcher::new(&spec.address, spec.auth.clone(), config.source_timeout);
         let c: Box<dyn Collector> = match spec.kind {
             SourceKind::NginxRtmp => Box::new(crate::agent::nginx_rtmp::NginxRtmp::new(
@@ -70,9 +85,9 @@ pub fn build_collectors(config: &AgentConfig) -> Result<Vec<Box<dyn Collector>>,
             SourceKind::Icecast => Box::new(crate::agent::icecast::Icecast::new(fetcher(), tag)),
             SourceKind::Srs => Box::new(crate::agent::srs::Srs::new(fetcher(), tag)),
             SourceKind::Mediamtx => Box::new(crate::agent::mediamtx::Mediamtx::new(fetcher(), tag)),
-            SourceKind::OvenMediaEngine => {
-                Box::new(crate::agent::ovenmediaengine::OvenMediaEngine::new(fetcher()))
-            }
+            SourceKind::OvenMediaEngine => Box::new(
+                crate::agent::ovenmediaengine::OvenMediaEngine::new(fetcher()),
+            ),
             SourceKind::Wowza => Box::new(crate::agent::wowza::Wowza::new(fetcher())),
             SourceKind::Nimble => Box::new(crate::agent::nimble::Nimble::new(fetcher())),
         };
@@ -117,7 +132,12 @@ pub struct StreamKey {
 impl StreamKey {
     /// A key with only application and stream name.
     pub fn new(app: impl Into<String>, stream: impl Into<String>) -> StreamKey {
-        StreamKey { vhost: None, app: app.into(), instance: None, stream: stream.into() }
+        StreamKey {
+            vhost: None,
+            app: app.into(),
+            instance: None,
+            stream: stream.into(),
+        }
     }
 }
 
@@ -130,13 +150,15 @@ pub struct StreamSet {
 impl StreamSet {
     /// The stream for `key`, created empty when first named.
     pub fn stream(&mut self, key: &StreamKey) -> &mut StreamReport {
-        self.streams.entry(key.clone()).or_insert_with(|| StreamReport {
-            vhost: key.vhost.clone(),
-            app: key.app.clone(),
-            instance: key.instance.clone(),
-            stream: key.stream.clone(),
-            ..StreamReport::default()
-        })
+        self.streams
+            .entry(key.clone())
+            .or_insert_with(|| StreamReport {
+                vhost: key.vhost.clone(),
+                app: key.app.clone(),
+                instance: key.instance.clone(),
+                stream: key.stream.clone(),
+                ..StreamReport::default()
+            })
     }
 
     /// Adds a viewer to the stream for `key`.
@@ -198,7 +220,10 @@ impl Tracker {
             Some(now) => counter_delta(Some(before.and_then(|b| b.counter).unwrap_or(0)), now),
             None => 0,
         };
-        seen.reported = before.map(|b| b.reported).unwrap_or(0).saturating_add(bytes);
+        seen.reported = before
+            .map(|b| b.reported)
+            .unwrap_or(0)
+            .saturating_add(bytes);
         self.current.insert(session.to_string(), seen);
         bytes
     }
@@ -222,8 +247,12 @@ impl Tracker {
 
     /// Removes and returns the sessions seen at the previous poll but not (yet) in this one.
     pub fn take_ended(&mut self) -> Vec<(String, Seen)> {
-        let ids: Vec<String> =
-            self.previous.keys().filter(|id| !self.current.contains_key(*id)).cloned().collect();
+        let ids: Vec<String> = self
+            .previous
+            .keys()
+            .filter(|id| !self.current.contains_key(*id))
+            .cloned()
+            .collect();
         let mut ended: Vec<(String, Seen)> = ids
             .into_iter()
             .filter_map(|id| self.previous.remove(&id).map(|s| (id, s)))
@@ -288,7 +317,11 @@ impl TotalsTracker {
                 s.ingress_kbps = t.kbps_in.filter(|k| k.is_finite() && *k >= 0.0);
             }
             if let Some(now) = t.bytes_in {
-                let previous = self.previous.get(&t.key).copied().or(if self.primed { Some(0) } else { None });
+                let previous =
+                    self.previous
+                        .get(&t.key)
+                        .copied()
+                        .or(if self.primed { Some(0) } else { None });
                 s.ingress_bytes = Some(counter_delta(previous, now));
                 current.insert(t.key.clone(), now);
             }
@@ -320,6 +353,7 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -27,7 +27,10 @@ pub enum ConfigError {
 }
 
 fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { setting: setting.to_string(), message: message.into() }
+    ConfigError::Invalid {
+        setting: setting.to_string(),
+        message: message.into(),
+    }
 }
 
 /// Kinds of media-server sources the agent can collect from.
@@ -58,7 +61,11 @@ impl SourceKind {
 
     /// The name used on the command line and in logs.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).unwrap_or("unknown")
+        Self::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("unknown")
     }
 
     fn parse(text: &str) -> Option<SourceKind> {
@@ -89,18 +96,28 @@ impl SourceSpec {
     pub fn parse(text: &str, default_auth: Option<&str>) -> Result<SourceSpec, ConfigError> {
         let setting = format!("--source {text}");
         let (kind, address) = text.split_once('=').ok_or_else(|| {
-            invalid(&setting, "expected KIND=ADDRESS, e.g. nginx-rtmp=http://127.0.0.1:8080/stat")
+            invalid(
+                &setting,
+                "expected KIND=ADDRESS, e.g. nginx-rtmp=http://127.0.0.1:8080/stat",
+            )
         })?;
         let kind = SourceKind::parse(kind).ok_or_else(|| {
             let names: Vec<&str> = SourceKind::ALL.iter().map(|(_, n)| *n).collect();
-            invalid(&setting, format!("unknown kind `{kind}`; known kinds: {}", names.join(", ")))
+            invalid(
+                &setting,
+                format!("unknown kind `{kind}`; known kinds: {}", names.join(", ")),
+            )
         })?;
         let address = address.trim();
         if address.is_empty() {
             return Err(invalid(&setting, "the address after `=` is empty"));
         }
         if kind == SourceKind::AccessLog {
-            return Ok(SourceSpec { kind, address: address.to_string(), auth: None });
+            return Ok(SourceSpec {
+                kind,
+                address: address.to_string(),
+                auth: None,
+            });
         }
         let Some((scheme, rest)) = address.split_once("://") else {
             return Err(invalid(&setting, "expected an http:// or https:// URL"));
@@ -120,7 +137,11 @@ impl SourceSpec {
         if host.is_empty() {
             return Err(invalid(&setting, "the URL has no host"));
         }
-        Ok(SourceSpec { kind, address: format!("{scheme}://{host}{path}"), auth })
+        Ok(SourceSpec {
+            kind,
+            address: format!("{scheme}://{host}{path}"),
+            auth,
+        })
     }
 }
 
@@ -159,11 +180,17 @@ fn file_string(file: Option<&toml::Table>, key: &str) -> Result<Option<String>, 
 
 impl AgentConfig {
     /// Applies file values and defaults under the command line and environment, and validates.
-    pub fn resolve(args: AgentArgs, file: Option<&toml::Table>) -> Result<AgentConfig, ConfigError> {
+    pub fn resolve(
+        args: AgentArgs,
+        file: Option<&toml::Table>,
+    ) -> Result<AgentConfig, ConfigError> {
         let panel = args
             .panel
             .or(file_string(file, "panel")?)
-            .ok_or(ConfigError::Missing("the panel URL", "--panel URL or TALLY_PANEL"))?;
+            .ok_or(ConfigError::Missing(
+                "the panel URL",
+                "--panel URL or TALLY_PANEL",
+            ))?;
         let panel = ingest_url(&panel)?;
         let token = args
             .token
@@ -179,16 +206,20 @@ impl AgentConfig {
         if source_texts.is_empty() {
             match file_value(file, "source") {
                 None => {}
-                Some(toml::Value::String(s)) => source_texts.extend(s.split(',').map(str::to_string)),
+                Some(toml::Value::String(s)) => {
+                    source_texts.extend(s.split(',').map(str::to_string))
+                }
                 Some(toml::Value::Array(items)) => {
                     for item in items {
-                        let s = item
-                            .as_str()
-                            .ok_or_else(|| invalid("[agent] source", "expected strings KIND=ADDRESS"))?;
+                        let s = item.as_str().ok_or_else(|| {
+                            invalid("[agent] source", "expected strings KIND=ADDRESS")
+                        })?;
                         source_texts.push(s.to_string());
                     }
                 }
-                Some(_) => return Err(invalid("[agent] source", "expected a list of KIND=ADDRESS")),
+                Some(_) => {
+                    return Err(invalid("[agent] source", "expected a list of KIND=ADDRESS"));
+                }
             }
         }
         let sources = source_texts
@@ -204,7 +235,10 @@ impl AgentConfig {
             ));
         }
 
-        let duration = |value: Option<String>, key: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let duration = |value: Option<String>,
+                        key: &str,
+                        default: Duration|
+         -> Result<Duration, ConfigError> {
             match value.or(file_string(file, key)?) {
                 None => Ok(default),
                 Some(text) => parse_duration(&text).map_err(|m| invalid(&format!("--{key}"), m)),
@@ -214,8 +248,16 @@ impl AgentConfig {
         if interval < Duration::from_secs(1) || interval > Duration::from_secs(86_400) {
             return Err(invalid("--interval", "must be between 1s and 24h"));
         }
-        let access_log_gap = duration(args.access_log_gap, "access-log-gap", DEFAULT_ACCESS_LOG_GAP)?;
-        let source_timeout = duration(args.source_timeout, "source-timeout", DEFAULT_SOURCE_TIMEOUT)?;
+        let access_log_gap = duration(
+            args.access_log_gap,
+            "access-log-gap",
+            DEFAULT_ACCESS_LOG_GAP,
+        )?;
+        let source_timeout = duration(
+            args.source_timeout,
+            "source-timeout",
+            DEFAULT_SOURCE_TIMEOUT,
+        )?;
 
         let spool = args
             .spool
@@ -226,7 +268,12 @@ impl AgentConfig {
             None => match file_value(file, "spool-max-mb") {
                 None => DEFAULT_SPOOL_MAX_MB,
                 Some(toml::Value::Integer(i)) if *i > 0 => *i as u64,
-                Some(_) => return Err(invalid("[agent] spool-max-mb", "expected a positive integer")),
+                Some(_) => {
+                    return Err(invalid(
+                        "[agent] spool-max-mb",
+                        "expected a positive integer",
+                    ));
+                }
             },
         };
         if spool_max_mb == 0 {
@@ -242,7 +289,8 @@ impl AgentConfig {
         let rtmp_access_log = args
             .rtmp_access_log
             .or(file_string(file, "rtmp-access-log")?.map(PathBuf::from));
-        let once = args.once || matches!(file_value(file, "once"), Some(toml::Value::Boolean(true)));
+        let once =
+            args.once || matches!(file_value(file, "once"), Some(toml::Value::Boolean(true)));
 
         Ok(AgentConfig {
             panel,
@@ -265,7 +313,10 @@ impl AgentConfig {
 fn ingest_url(panel: &str) -> Result<String, ConfigError> {
     let panel = panel.trim().trim_end_matches('/');
     if !(panel.starts_with("http://") || panel.starts_with("https://")) {
-        return Err(invalid("--panel", "expected an http:// or https:// URL, e.g. https://panel.example.com"));
+        return Err(invalid(
+            "--panel",
+            "expected an http:// or https:// URL, e.g. https://panel.example.com",
+        ));
     }
     if panel.ends_with("/api/v1/ingest") {
         Ok(panel.to_string())
@@ -287,13 +338,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(bad());
         }
         let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = rest[digits..].trim_start();
-        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = rest[unit_len..].trim_start();
         let seconds = match unit {
@@ -329,7 +384,9 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Some(h) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(h) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(h);
             i += 3;
@@ -342,6 +399,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

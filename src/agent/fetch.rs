@@ -22,7 +22,9 @@ pub struct Fetcher {
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fetcher").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Fetcher")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,7 +69,10 @@ impl Fetcher {
     /// GETs `base + path` and returns the body of a 2xx answer.
     pub fn get(&self, path: &str) -> Result<Vec<u8>, CollectError> {
         let url = self.url(path);
-        let mut request = self.agent.get(&url).header("Accept", "application/json, text/xml, */*");
+        let mut request = self
+            .agent
+            .get(&url)
+            .header("Accept", "application/json, text/xml, */*");
         if self.basic_auth
             && let Some(auth) = &self.auth
         {
@@ -92,7 +97,10 @@ impl Fetcher {
             .with_config()
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
-            .map_err(|e| CollectError::Http { url, message: e.to_string() })
+            .map_err(|e| CollectError::Http {
+                url,
+                message: e.to_string(),
+            })
     }
 
     /// GETs and parses a JSON body.

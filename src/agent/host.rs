@@ -30,19 +30,29 @@ impl HostSampler {
     /// Reads `/proc` and returns the metrics for the interval since the previous call.
     pub fn sample(&mut self) -> HostMetrics {
         let mut m = HostMetrics::default();
-        if let Some(now) = std::fs::read_to_string("/proc/stat").ok().as_deref().and_then(parse_cpu) {
+        if let Some(now) = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .as_deref()
+            .and_then(parse_cpu)
+        {
             if let Some(before) = self.cpu {
                 m.cpu_pct = cpu_pct(before, now);
             }
             self.cpu = Some(now);
         }
-        if let Some((total, available)) =
-            std::fs::read_to_string("/proc/meminfo").ok().as_deref().and_then(parse_meminfo)
+        if let Some((total, available)) = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .as_deref()
+            .and_then(parse_meminfo)
         {
             m.ram_total_bytes = Some(total);
             m.ram_used_bytes = Some(total.saturating_sub(available));
         }
-        if let Some((rx, tx)) = std::fs::read_to_string("/proc/net/dev").ok().as_deref().map(parse_net_dev) {
+        if let Some((rx, tx)) = std::fs::read_to_string("/proc/net/dev")
+            .ok()
+            .as_deref()
+            .map(parse_net_dev)
+        {
             if let Some((prx, ptx)) = self.net {
                 m.net_in_bytes = Some(counter_delta(Some(prx), rx));
                 m.net_out_bytes = Some(counter_delta(Some(ptx), tx));
@@ -72,14 +82,21 @@ impl HostSampler {
 /// Parses the `cpu` line of `/proc/stat`.
 pub fn parse_cpu(text: &str) -> Option<CpuTimes> {
     let line = text.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     if v.len() < 4 {
         return None;
     }
     // user nice system idle iowait irq softirq steal (guest is already inside user).
     let idle = v[3] + v.get(4).copied().unwrap_or(0);
     let total: u64 = v.iter().take(8).sum();
-    Some(CpuTimes { busy: total.saturating_sub(idle), total })
+    Some(CpuTimes {
+        busy: total.saturating_sub(idle),
+        total,
+    })
 }
 
 /// Busy share of all CPUs between two readings, in percent.
@@ -109,11 +126,16 @@ pub fn parse_net_dev(text: &str) -> (u64, u64) {
     let mut rx = 0u64;
     let mut tx = 0u64;
     for line in text.lines().skip(2) {
-        let Some((name, rest)) = line.split_once(':') else { continue };
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
         if name.trim() == "lo" {
             continue;
         }
-        let v: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let v: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if v.len() >= 9 {
             rx = rx.saturating_add(v[0]);
             tx = tx.saturating_add(v[8]);
@@ -170,6 +192,7 @@ pub fn parse_if_inet6(text: &str) -> Vec<IpAddr> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -192,9 +215,15 @@ mod tests {
     #[test]
     fn local_addresses() {
         let fib = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        |-- 127.0.0.1\n           /32 host LOCAL\n     |-- 198.51.100.7\n        /32 host LOCAL\n";
-        assert_eq!(parse_fib_trie(fib), vec!["198.51.100.7".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            parse_fib_trie(fib),
+            vec!["198.51.100.7".parse::<IpAddr>().unwrap()]
+        );
         let v6 = "00000000000000000000000000000001 01 80 10 80       lo\nfe800000000000000000000000000001 02 40 20 80     eth0\n20010db8000000000000000000000001 02 40 00 80     eth0\n";
-        assert_eq!(parse_if_inet6(v6), vec!["2001:db8::1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            parse_if_inet6(v6),
+            vec!["2001:db8::1".parse::<IpAddr>().unwrap()]
+        );
     }
 
     #[test]

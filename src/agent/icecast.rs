@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::agent::collect::{CollectError, Collection, Collector, Seen, StreamKey, StreamSet, Tracker, counter_delta};
+use crate::agent::collect::{
+    CollectError, Collection, Collector, Seen, StreamKey, StreamSet, Tracker, counter_delta,
+};
 use crate::agent::fetch::{Fetcher, encode_component};
 use crate::agent::xml::{self, Element};
 
@@ -54,7 +56,10 @@ pub struct Listener {
 pub fn parse_stats(text: &str) -> Result<ServerStats, xml::XmlError> {
     let root = xml::parse(text)?;
     if root.name != "icestats" {
-        return Err(xml::XmlError(format!("expected <icestats>, found <{}>", root.name)));
+        return Err(xml::XmlError(format!(
+            "expected <icestats>, found <{}>",
+            root.name
+        )));
     }
     let mounts = root
         .children_named("source")
@@ -87,7 +92,10 @@ pub fn parse_stats(text: &str) -> Result<ServerStats, xml::XmlError> {
 /// Parses `/admin/listmounts` into mount names.
 pub fn parse_listmounts(text: &str) -> Result<Vec<String>, xml::XmlError> {
     let root = xml::parse(text)?;
-    Ok(root.children_named("source").filter_map(|s| s.attr("mount").map(str::to_string)).collect())
+    Ok(root
+        .children_named("source")
+        .filter_map(|s| s.attr("mount").map(str::to_string))
+        .collect())
 }
 
 /// Parses `/admin/listclients?mount=…`.
@@ -105,15 +113,23 @@ pub fn parse_listclients(text: &str) -> Result<Vec<Listener>, xml::XmlError> {
 }
 
 fn parse_listener(l: &Element) -> Option<Listener> {
-    let field = |names: &[&str]| names.iter().find_map(|n| l.child_text(n)).map(str::to_string);
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| l.child_text(n))
+            .map(str::to_string)
+    };
     let ip = field(&["IP", "ip"])?.trim().parse().ok()?;
     let id = field(&["ID", "id"]).or_else(|| l.attr("id").map(str::to_string))?;
     Some(Listener {
         id,
         ip,
         user_agent: field(&["UserAgent", "useragent"]).filter(|u| !u.is_empty()),
-        connected_secs: field(&["Connected", "connected"]).and_then(|c| c.trim().parse().ok()).unwrap_or(0),
-        bytes: field(&["bytes", "Bytes", "BytesSent", "bytes_sent"]).and_then(|b| b.trim().parse().ok()),
+        connected_secs: field(&["Connected", "connected"])
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(0),
+        bytes: field(&["bytes", "Bytes", "BytesSent", "bytes_sent"])
+            .and_then(|b| b.trim().parse().ok()),
     })
 }
 
@@ -140,18 +156,35 @@ pub struct Icecast {
 impl Icecast {
     /// `fetcher` points at the Icecast base URL and carries the admin credentials.
     pub fn new(fetcher: Fetcher, tag: String) -> Icecast {
-        Icecast { fetcher, tag, counters: HashMap::new(), server_start: None, tracker: Tracker::default(), last_poll: None }
+        Icecast {
+            fetcher,
+            tag,
+            counters: HashMap::new(),
+            server_start: None,
+            tracker: Tracker::default(),
+            last_poll: None,
+        }
     }
 
     /// Turns one poll's pages into the interval's streams.
-    pub fn process(&mut self, stats: &ServerStats, listeners: &[(String, Vec<Listener>)], now: i64) -> Collection {
+    pub fn process(
+        &mut self,
+        stats: &ServerStats,
+        listeners: &[(String, Vec<Listener>)],
+        now: i64,
+    ) -> Collection {
         let primed = self.last_poll.is_some();
         let interval = self.last_poll.map(|t| (now - t).max(1) as u64).unwrap_or(1);
-        let restarted = primed && stats.server_start.is_some() && stats.server_start != self.server_start;
+        let restarted =
+            primed && stats.server_start.is_some() && stats.server_start != self.server_start;
         let epoch = stats
             .server_start
             .as_deref()
-            .and_then(|s| crate::model::report::parse_time(s).ok().or_else(|| jiff_rfc2822(s)))
+            .and_then(|s| {
+                crate::model::report::parse_time(s)
+                    .ok()
+                    .or_else(|| jiff_rfc2822(s))
+            })
             .unwrap_or(0);
         let mut set = StreamSet::default();
         let mut counters = HashMap::new();
@@ -161,9 +194,15 @@ impl Icecast {
             let previous = if restarted {
                 Some((0, 0))
             } else {
-                self.counters.get(&m.mount).copied().or(if primed { Some((0, 0)) } else { None })
+                self.counters
+                    .get(&m.mount)
+                    .copied()
+                    .or(if primed { Some((0, 0)) } else { None })
             };
-            egress.insert(m.mount.clone(), counter_delta(previous.map(|p| p.0), m.total_bytes_sent));
+            egress.insert(
+                m.mount.clone(),
+                counter_delta(previous.map(|p| p.0), m.total_bytes_sent),
+            );
             let s = set.stream(&key);
             s.publishing = Some(m.publishing);
             s.ingress_bytes = Some(counter_delta(previous.map(|p| p.1), m.total_bytes_read));
@@ -175,10 +214,19 @@ impl Icecast {
         }
         for (mount, list) in listeners {
             let key = mount_key(mount);
-            let weights: u64 = list.iter().filter(|l| l.bytes.is_none()).map(|l| l.connected_secs.clamp(1, interval)).sum();
+            let weights: u64 = list
+                .iter()
+                .filter(|l| l.bytes.is_none())
+                .map(|l| l.connected_secs.clamp(1, interval))
+                .sum();
             let total = egress.get(mount).copied().unwrap_or(0);
             for l in list {
-                let session = format!("{}-{epoch}-{}-{}", self.tag, mount.trim_start_matches('/'), l.id);
+                let session = format!(
+                    "{}-{epoch}-{}-{}",
+                    self.tag,
+                    mount.trim_start_matches('/'),
+                    l.id
+                );
                 let seen = Seen {
                     key: key.clone(),
                     ip: l.ip,
@@ -190,7 +238,8 @@ impl Icecast {
                 };
                 let mut bytes = self.tracker.live(&session, seen.clone());
                 if l.bytes.is_none() && primed && weights > 0 {
-                    bytes = (total as u128 * l.connected_secs.clamp(1, interval) as u128 / weights as u128) as u64;
+                    bytes = (total as u128 * l.connected_secs.clamp(1, interval) as u128
+                        / weights as u128) as u64;
                     self.tracker.add_reported(&session, bytes);
                 }
                 if !primed {
@@ -209,7 +258,11 @@ impl Icecast {
             Some((name, v)) => (name.to_ascii_lowercase(), Some(v.to_string())),
             None => ("icecast".to_string(), None),
         };
-        Collection { streams: set.into_streams(), software: Some(software), version }
+        Collection {
+            streams: set.into_streams(),
+            software: Some(software),
+            version,
+        }
     }
 }
 
@@ -220,7 +273,9 @@ fn jiff_rfc2822(text: &str) -> Option<i64> {
     {
         return Some(ts.as_second());
     }
-    jiff::fmt::rfc2822::parse(text).ok().map(|z| z.timestamp().as_second())
+    jiff::fmt::rfc2822::parse(text)
+        .ok()
+        .map(|z| z.timestamp().as_second())
 }
 
 impl Collector for Icecast {
@@ -233,12 +288,16 @@ impl Collector for Icecast {
             what: format!("Icecast {what} from {}", self.fetcher.base()),
             message: e.to_string(),
         };
-        let stats = parse_stats(&self.fetcher.get_text("/admin/stats")?).map_err(|e| parse_err("/admin/stats", e))?;
+        let stats = parse_stats(&self.fetcher.get_text("/admin/stats")?)
+            .map_err(|e| parse_err("/admin/stats", e))?;
         let mounts = parse_listmounts(&self.fetcher.get_text("/admin/listmounts")?)
             .map_err(|e| parse_err("/admin/listmounts", e))?;
         let mut listeners = Vec::with_capacity(mounts.len());
         for mount in mounts {
-            let text = self.fetcher.get_text(&format!("/admin/listclients?mount={}", encode_component(&mount)))?;
+            let text = self.fetcher.get_text(&format!(
+                "/admin/listclients?mount={}",
+                encode_component(&mount)
+            ))?;
             let list = parse_listclients(&text).map_err(|e| parse_err("/admin/listclients", e))?;
             listeners.push((mount, list));
         }
@@ -247,14 +306,17 @@ impl Collector for Icecast {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use std::time::Duration;
 
     const STATS: &str = include_str!("../../tests/fixtures/agent/icecast_admin_stats.xml");
-    const LISTMOUNTS: &str = include_str!("../../tests/fixtures/agent/icecast_admin_listmounts.xml");
-    const LISTCLIENTS: &str = include_str!("../../tests/fixtures/agent/icecast_admin_listclients.xml");
+    const LISTMOUNTS: &str =
+        include_str!("../../tests/fixtures/agent/icecast_admin_listmounts.xml");
+    const LISTCLIENTS: &str =
+        include_str!("../../tests/fixtures/agent/icecast_admin_listclients.xml");
 
     #[test]
     fn parses_the_captured_admin_pages() {
@@ -269,12 +331,21 @@ mod tests {
         let l = parse_listclients(LISTCLIENTS).unwrap();
         assert_eq!(l.len(), 3);
         assert_eq!(l[0].ip, "127.0.0.9".parse::<IpAddr>().unwrap());
-        assert_eq!(l[0].user_agent.as_deref(), Some("Mozilla/5.0 (curl listener)"));
+        assert_eq!(
+            l[0].user_agent.as_deref(),
+            Some("Mozilla/5.0 (curl listener)")
+        );
         assert_eq!(l[0].connected_secs, 8);
         assert_eq!(l[0].id, "1");
         assert_eq!(l[0].bytes, None);
-        assert_eq!(mount_key("/live.mp3"), StreamKey::new("icecast", "live.mp3"));
-        assert_eq!(mount_key("/radio/hi.ogg"), StreamKey::new("radio", "hi.ogg"));
+        assert_eq!(
+            mount_key("/live.mp3"),
+            StreamKey::new("icecast", "live.mp3")
+        );
+        assert_eq!(
+            mount_key("/radio/hi.ogg"),
+            StreamKey::new("radio", "hi.ogg")
+        );
     }
 
     #[test]
@@ -282,9 +353,16 @@ mod tests {
         let server = TestServer::routes(vec![
             ("/admin/stats", Reply::xml(STATS)),
             ("/admin/listmounts", Reply::xml(LISTMOUNTS)),
-            ("/admin/listclients?mount=%2Flive.mp3", Reply::xml(LISTCLIENTS)),
+            (
+                "/admin/listclients?mount=%2Flive.mp3",
+                Reply::xml(LISTCLIENTS),
+            ),
         ]);
-        let fetcher = Fetcher::new(&server.url(""), Some("admin:adminpass".into()), Duration::from_secs(2));
+        let fetcher = Fetcher::new(
+            &server.url(""),
+            Some("admin:adminpass".into()),
+            Duration::from_secs(2),
+        );
         let mut c = Icecast::new(fetcher, "ice".into());
         c.prime(1000).unwrap();
         let later = STATS.replace("<total_bytes_sent>442024<", "<total_bytes_sent>922024<");
@@ -296,7 +374,11 @@ mod tests {
         assert_eq!((s.app.as_str(), s.stream.as_str()), ("icecast", "live.mp3"));
         assert_eq!(s.viewers.len(), 3);
         assert_eq!(s.viewers.iter().map(|v| v.bytes).sum::<u64>(), 480_000);
-        assert!(s.viewers.iter().all(|v| v.protocol.as_deref() == Some("icecast")));
+        assert!(
+            s.viewers
+                .iter()
+                .all(|v| v.protocol.as_deref() == Some("icecast"))
+        );
         let auth = server.requests()[0].header("authorization").unwrap();
         assert_eq!(auth, "Basic YWRtaW46YWRtaW5wYXNz");
 
@@ -312,7 +394,10 @@ mod tests {
     #[test]
     fn wrong_credentials_say_so() {
         let server = TestServer::routes(vec![("/admin/stats", Reply::status(401))]);
-        let mut c = Icecast::new(Fetcher::new(&server.url(""), None, Duration::from_secs(2)), "ice".into());
+        let mut c = Icecast::new(
+            Fetcher::new(&server.url(""), None, Duration::from_secs(2)),
+            "ice".into(),
+        );
         let e = c.collect(1000).unwrap_err().to_string();
         assert!(e.contains("401") && e.contains("--source-auth"), "{e}");
     }

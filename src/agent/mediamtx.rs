@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::agent::collect::{
-    CollectError, Collection, Collector, Seen, StreamKey, StreamSet, Tracker, counter_delta, parse_ip,
+    CollectError, Collection, Collector, Seen, StreamKey, StreamSet, Tracker, counter_delta,
+    parse_ip,
 };
 use crate::agent::fetch::Fetcher;
 
@@ -57,17 +58,31 @@ pub struct MtxPath {
 }
 
 fn u64_field(v: &Value, names: &[&str]) -> u64 {
-    names.iter().find_map(|n| v.get(*n).and_then(Value::as_u64)).unwrap_or(0)
+    names
+        .iter()
+        .find_map(|n| v.get(*n).and_then(Value::as_u64))
+        .unwrap_or(0)
 }
 
 /// Parses one list item.
 pub fn parse_item(v: &Value) -> Option<MtxItem> {
     Some(MtxItem {
         id: v.get("id")?.as_str()?.to_string(),
-        path: v.get("path").and_then(Value::as_str).unwrap_or("").to_string(),
-        ip: v.get("remoteAddr").and_then(Value::as_str).and_then(parse_ip),
+        path: v
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        ip: v
+            .get("remoteAddr")
+            .and_then(Value::as_str)
+            .and_then(parse_ip),
         state: v.get("state").and_then(Value::as_str).map(str::to_string),
-        user_agent: v.get("userAgent").and_then(Value::as_str).filter(|u| !u.is_empty()).map(str::to_string),
+        user_agent: v
+            .get("userAgent")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
         created: v
             .get("created")
             .and_then(Value::as_str)
@@ -78,16 +93,24 @@ pub fn parse_item(v: &Value) -> Option<MtxItem> {
 
 /// Parses one `/v3/paths/list` item.
 pub fn parse_path(v: &Value) -> Option<MtxPath> {
-    let source = v.get("source").and_then(|s| s.get("type")).and_then(Value::as_str).map(|t| {
-        let t = t.to_ascii_lowercase();
-        ["conn", "session", "source"]
-            .iter()
-            .find_map(|suffix| t.strip_suffix(suffix).map(str::to_string))
-            .unwrap_or(t)
-    });
+    let source = v
+        .get("source")
+        .and_then(|s| s.get("type"))
+        .and_then(Value::as_str)
+        .map(|t| {
+            let t = t.to_ascii_lowercase();
+            ["conn", "session", "source"]
+                .iter()
+                .find_map(|suffix| t.strip_suffix(suffix).map(str::to_string))
+                .unwrap_or(t)
+        });
     Some(MtxPath {
         name: v.get("name")?.as_str()?.to_string(),
-        ready: v.get("ready").or_else(|| v.get("online")).and_then(Value::as_bool).unwrap_or(false),
+        ready: v
+            .get("ready")
+            .or_else(|| v.get("online"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         source,
         inbound: u64_field(v, &["inboundBytes", "bytesReceived"]),
     })
@@ -115,14 +138,26 @@ pub struct Mediamtx {
 impl Mediamtx {
     /// `fetcher` points at the API base, e.g. `http://127.0.0.1:9997`.
     pub fn new(fetcher: Fetcher, tag: String) -> Mediamtx {
-        Mediamtx { fetcher, tag, counters: HashMap::new(), tracker: Tracker::default(), primed: false }
+        Mediamtx {
+            fetcher,
+            tag,
+            counters: HashMap::new(),
+            tracker: Tracker::default(),
+            primed: false,
+        }
     }
 
     fn list(&self, name: &str) -> Result<Vec<Value>, CollectError> {
         let mut out = Vec::new();
         for page in 0..MAX_PAGES {
-            let v: Value = self.fetcher.get_json(&format!("/v3/{name}/list?page={page}&itemsPerPage={PAGE}"))?;
-            let items = v.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+            let v: Value = self
+                .fetcher
+                .get_json(&format!("/v3/{name}/list?page={page}&itemsPerPage={PAGE}"))?;
+            let items = v
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let n = items.len();
             out.extend(items);
             let pages = v.get("pageCount").and_then(Value::as_u64).unwrap_or(1) as usize;
@@ -135,12 +170,21 @@ impl Mediamtx {
 
     /// Turns one poll's lists into the interval's streams. `items` pairs each item with the
     /// delivery protocol of its list.
-    pub fn process(&mut self, paths: &[MtxPath], items: &[(&str, MtxItem)], now: i64) -> Collection {
+    pub fn process(
+        &mut self,
+        paths: &[MtxPath],
+        items: &[(&str, MtxItem)],
+        now: i64,
+    ) -> Collection {
         let mut set = StreamSet::default();
         let mut counters = HashMap::new();
         for p in paths {
             let key = path_key(&p.name);
-            let previous = self.counters.get(&p.name).copied().or(if self.primed { Some(0) } else { None });
+            let previous =
+                self.counters
+                    .get(&p.name)
+                    .copied()
+                    .or(if self.primed { Some(0) } else { None });
             let s = set.stream(&key);
             s.publishing = Some(p.ready);
             s.ingress_bytes = Some(counter_delta(previous, p.inbound));
@@ -177,7 +221,11 @@ impl Mediamtx {
         }
         self.counters = counters;
         self.primed = true;
-        Collection { streams: set.into_streams(), software: Some("mediamtx".to_string()), version: None }
+        Collection {
+            streams: set.into_streams(),
+            software: Some("mediamtx".to_string()),
+            version: None,
+        }
     }
 }
 
@@ -204,13 +252,16 @@ impl Collector for Mediamtx {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use std::time::Duration;
 
-    const RTMP: &str = include_str!("../../tests/fixtures/agent/mediamtx_v3_rtmpconns_list.from-structs.json");
-    const HLS: &str = include_str!("../../tests/fixtures/agent/mediamtx_v3_hlssessions_list.from-structs.json");
+    const RTMP: &str =
+        include_str!("../../tests/fixtures/agent/mediamtx_v3_rtmpconns_list.from-structs.json");
+    const HLS: &str =
+        include_str!("../../tests/fixtures/agent/mediamtx_v3_hlssessions_list.from-structs.json");
 
     #[test]
     fn parses_the_documented_lists() {
@@ -237,22 +288,42 @@ mod tests {
             (&*format!("/v3/paths/list{q}"), Reply::json(200, paths)),
             (&*format!("/v3/rtmpconns/list{q}"), Reply::json(200, RTMP)),
             (&*format!("/v3/hlssessions/list{q}"), Reply::json(200, HLS)),
-            (&*format!("/v3/rtspsessions/list{q}"), Reply::json(200, r#"{"itemCount":0,"pageCount":0,"items":[]}"#)),
+            (
+                &*format!("/v3/rtspsessions/list{q}"),
+                Reply::json(200, r#"{"itemCount":0,"pageCount":0,"items":[]}"#),
+            ),
         ]);
-        let mut c = Mediamtx::new(Fetcher::new(&server.url(""), None, Duration::from_secs(2)), "mtx".into());
+        let mut c = Mediamtx::new(
+            Fetcher::new(&server.url(""), None, Duration::from_secs(2)),
+            "mtx".into(),
+        );
         c.prime(1_767_268_800).unwrap();
-        server.set_route(&format!("/v3/rtmpconns/list{q}"), Reply::json(200, &RTMP.replace("987654", "1087654")));
-        server.set_route(&format!("/v3/paths/list{q}"), Reply::json(200, &paths.replace("1000", "5000")));
+        server.set_route(
+            &format!("/v3/rtmpconns/list{q}"),
+            Reply::json(200, &RTMP.replace("987654", "1087654")),
+        );
+        server.set_route(
+            &format!("/v3/paths/list{q}"),
+            Reply::json(200, &paths.replace("1000", "5000")),
+        );
         let out = c.collect(1_767_268_830).unwrap();
         let s = &out.streams[0];
         assert_eq!((s.app.as_str(), s.stream.as_str()), ("live", "test"));
         assert_eq!(s.protocol.as_deref(), Some("rtmp"));
         assert_eq!(s.ingress_bytes, Some(4000));
         assert_eq!(s.viewers.len(), 2);
-        let rtmp = s.viewers.iter().find(|v| v.protocol.as_deref() == Some("rtmp")).unwrap();
+        let rtmp = s
+            .viewers
+            .iter()
+            .find(|v| v.protocol.as_deref() == Some("rtmp"))
+            .unwrap();
         assert_eq!(rtmp.bytes, 100_000);
         assert_eq!(rtmp.seconds, 30);
-        let hls = s.viewers.iter().find(|v| v.protocol.as_deref() == Some("hls")).unwrap();
+        let hls = s
+            .viewers
+            .iter()
+            .find(|v| v.protocol.as_deref() == Some("hls"))
+            .unwrap();
         assert_eq!(hls.bytes, 0);
     }
 

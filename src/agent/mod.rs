@@ -33,6 +33,7 @@ pub mod wowza;
 pub mod xml;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 pub(crate) mod testutil;
 
 use std::path::PathBuf;
@@ -86,17 +87,32 @@ pub struct AgentArgs {
 
     /// Ingest token of this server, shown once when the server was added in the panel,
     /// e.g. --token 3f9c…
-    #[arg(long, env = "TALLY_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TALLY_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
 
     /// A media-server source to collect from, repeatable; the environment variable takes a
     /// comma-separated list. e.g. --source nginx-rtmp=http://127.0.0.1:8080/stat
-    #[arg(long = "source", env = "TALLY_SOURCE", value_name = "KIND=ADDRESS", value_delimiter = ',')]
+    #[arg(
+        long = "source",
+        env = "TALLY_SOURCE",
+        value_name = "KIND=ADDRESS",
+        value_delimiter = ','
+    )]
     pub source: Vec<String>,
 
     /// Credentials for the HTTP sources: user:password for basic auth (Icecast admin, Wowza),
     /// or the API token (OvenMediaEngine, Nimble), e.g. --source-auth admin:hackme
-    #[arg(long, env = "TALLY_SOURCE_AUTH", value_name = "USER:PASS", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TALLY_SOURCE_AUTH",
+        value_name = "USER:PASS",
+        hide_env_values = true
+    )]
     pub source_auth: Option<String>,
 
     /// Length of one report interval [default: 30s], e.g. --interval 30s, --interval 1m
@@ -148,14 +164,20 @@ pub struct AgentArgs {
 ///
 /// `config_file` is the `[agent]` table of the TOML configuration, if any.
 pub fn run(args: AgentArgs, config_file: Option<&toml::Table>) -> anyhow::Result<()> {
-    let config = AgentConfig::resolve(args, config_file).context("while reading the agent settings")?;
+    let config =
+        AgentConfig::resolve(args, config_file).context("while reading the agent settings")?;
     let spool = Arc::new(
-        Spool::open(&config.spool, config.spool_max_bytes)
-            .with_context(|| format!("while opening the spool directory {}", config.spool.display()))?,
+        Spool::open(&config.spool, config.spool_max_bytes).with_context(|| {
+            format!(
+                "while opening the spool directory {}",
+                config.spool.display()
+            )
+        })?,
     );
     let sender = Sender::new(&config.panel, &config.token, Arc::clone(&spool))
         .context("while preparing the connection to the panel")?;
-    let mut collectors = collect::build_collectors(&config).context("while setting up the sources")?;
+    let mut collectors =
+        collect::build_collectors(&config).context("while setting up the sources")?;
     let assembler = Assembler::new(config.name.clone());
     let mut host = HostSampler::new();
 
@@ -197,7 +219,14 @@ pub fn run(args: AgentArgs, config_file: Option<&toml::Table>) -> anyhow::Result
         // fall on the same bucket boundaries in the panel.
         let next = (unix_now() / interval + 1) * interval;
         sleep_until_unix(next);
-        collect_and_spool(&mut collectors, &assembler, &mut host, &spool, previous, next);
+        collect_and_spool(
+            &mut collectors,
+            &assembler,
+            &mut host,
+            &spool,
+            previous,
+            next,
+        );
         sender_thread.wake();
         previous = next;
     }
@@ -232,7 +261,14 @@ fn collect_and_spool(
     let metrics = host.sample();
     let interval_s = u32::try_from((end - start).max(1)).unwrap_or(u32::MAX);
     let seq = spool.allocate_seq();
-    let report = assembler.assemble(end, interval_s, seq, collections, metrics, host.server_ips());
+    let report = assembler.assemble(
+        end,
+        interval_s,
+        seq,
+        collections,
+        metrics,
+        host.server_ips(),
+    );
     let viewers = report.viewer_count();
     let streams = report.streams.len();
     match spool.push(&report, seq) {
@@ -252,7 +288,9 @@ fn collect_and_spool(
                 "report spooled"
             );
         }
-        Err(e) => tracing::error!(report_id = %report.report_id, error = %e, "could not write the report to the spool"),
+        Err(e) => {
+            tracing::error!(report_id = %report.report_id, error = %e, "could not write the report to the spool")
+        }
     }
 }
 

@@ -68,7 +68,10 @@ pub struct StatClient {
 pub fn parse_stat(text: &str) -> Result<Stat, xml::XmlError> {
     let root = xml::parse(text)?;
     if root.name != "rtmp" {
-        return Err(xml::XmlError(format!("expected <rtmp>, found <{}>", root.name)));
+        return Err(xml::XmlError(format!(
+            "expected <rtmp>, found <{}>",
+            root.name
+        )));
     }
     let mut stat = Stat {
         nginx_version: root.child_text("nginx_version").map(str::to_string),
@@ -98,7 +101,10 @@ fn parse_stream(app: &str, stream: &Element) -> StatStream {
                 id: c.parse_child("id")?,
                 address: c.child_text("address").and_then(|a| a.trim().parse().ok()),
                 time_ms: c.parse_child("time").unwrap_or(0),
-                flashver: c.child_text("flashver").filter(|f| !f.is_empty()).map(str::to_string),
+                flashver: c
+                    .child_text("flashver")
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string),
                 publishing: c.has_child("publishing"),
             })
         })
@@ -146,7 +152,10 @@ pub fn parse_rtmp_log_line(line: &str) -> Option<RtmpLogLine> {
         _ => None,
     };
     let ip: IpAddr = bare(time_index.checked_sub(1)?)?.parse().ok()?;
-    let connection = time_index.checked_sub(2).and_then(bare).and_then(|c| c.parse().ok());
+    let connection = time_index
+        .checked_sub(2)
+        .and_then(bare)
+        .and_then(|c| c.parse().ok());
     let time = match &tokens[time_index] {
         Token::Bracket(t) => parse_time_local(t)?,
         _ => return None,
@@ -170,7 +179,18 @@ pub fn parse_rtmp_log_line(line: &str) -> Option<RtmpLogLine> {
             _ => {}
         }
     }
-    Some(RtmpLogLine { connection, ip, time, command, app, name, bytes_received, bytes_sent, flashver, session_secs })
+    Some(RtmpLogLine {
+        connection,
+        ip,
+        time,
+        command,
+        app,
+        name,
+        bytes_received,
+        bytes_sent,
+        flashver,
+        session_secs,
+    })
 }
 
 /// `1d 2h 3m 4s` → seconds.
@@ -203,6 +223,9 @@ pub fn unwrap_u32(logged: u64, estimate: u64) -> u64 {
     let k = (estimate - logged + WRAP / 2) / WRAP;
     logged + k * WRAP
 }
+
+/// One stream's egress growth in a poll and its live viewers as (session, weight in ms).
+type StreamEgress = (StreamKey, u64, Vec<(String, u64)>);
 
 #[derive(Debug, Clone, Copy, Default)]
 struct StreamCounters {
@@ -254,11 +277,14 @@ impl NginxRtmp {
                     }
                 }
             }
-            Err(e) => tracing::warn!(path = %log.path().display(), error = %e, "cannot read the rtmp access log"),
+            Err(e) => {
+                tracing::warn!(path = %log.path().display(), error = %e, "cannot read the rtmp access log")
+            }
         }
         // Lines that match nothing for a few polls belong to sessions the agent never saw.
         let polls = self.polls;
-        self.pending.retain(|(seen, _)| polls.saturating_sub(*seen) < 3);
+        self.pending
+            .retain(|(seen, _)| polls.saturating_sub(*seen) < 3);
         if self.pending.len() > 100_000 {
             let excess = self.pending.len() - 100_000;
             self.pending.drain(..excess);
@@ -266,7 +292,12 @@ impl NginxRtmp {
     }
 
     /// Finds and removes the disconnect line of an ended session.
-    fn take_log_line(&mut self, pid: Option<u64>, client_id: u64, seen: &Seen) -> Option<RtmpLogLine> {
+    fn take_log_line(
+        &mut self,
+        pid: Option<u64>,
+        client_id: u64,
+        seen: &Seen,
+    ) -> Option<RtmpLogLine> {
         let by_connection = self.pending.iter().position(|(_, l)| {
             l.connection == Some(client_id) && l.app == seen.key.app && l.name == seen.key.stream
         });
@@ -277,7 +308,10 @@ impl NginxRtmp {
                 .iter()
                 .enumerate()
                 .filter(|(_, (_, l))| {
-                    l.connection.is_none() && l.ip == seen.ip && l.app == seen.key.app && l.name == seen.key.stream
+                    l.connection.is_none()
+                        && l.ip == seen.ip
+                        && l.app == seen.key.app
+                        && l.name == seen.key.stream
                 })
                 .min_by_key(|(_, (_, l))| l.session_secs.unwrap_or(0).abs_diff(seen.seconds))
                 .map(|(i, _)| i)
@@ -291,13 +325,15 @@ impl NginxRtmp {
         self.polls += 1;
         self.read_log();
         let primed = self.last_poll.is_some();
-        let interval_ms = self.last_poll.map(|t| (now - t).max(1) as u64 * 1000).unwrap_or(1000);
+        let interval_ms = self
+            .last_poll
+            .map(|t| (now - t).max(1) as u64 * 1000)
+            .unwrap_or(1000);
         let restarted = primed && stat.pid.is_some() && stat.pid != self.pid;
         let pid = stat.pid.unwrap_or(0);
         let mut set = StreamSet::default();
         let mut counters = HashMap::with_capacity(stat.streams.len());
-        // Per stream: (key, bytes_out delta, live viewers (session, weight)).
-        let mut live_by_stream: Vec<(StreamKey, u64, Vec<(String, u64)>)> = Vec::new();
+        let mut live_by_stream: Vec<StreamEgress> = Vec::new();
 
         for s in &stat.streams {
             let key = StreamKey::new(s.app.clone(), s.name.clone());
@@ -316,7 +352,11 @@ impl NginxRtmp {
             let delta_in = counter_delta(previous.map(|c| c.bytes_in), s.bytes_in);
             counters.insert(
                 (s.app.clone(), s.name.clone()),
-                StreamCounters { bytes_in: s.bytes_in, bytes_out: s.bytes_out, time_ms: s.time_ms },
+                StreamCounters {
+                    bytes_in: s.bytes_in,
+                    bytes_out: s.bytes_out,
+                    time_ms: s.time_ms,
+                },
             );
             let entry = set.stream(&key);
             let publishing = s.publishing || s.clients.iter().any(|c| c.publishing);
@@ -388,7 +428,7 @@ impl NginxRtmp {
         let share = |key: &StreamKey, weight: u64| -> u64 {
             let total = totals.get(key).copied().unwrap_or(0) as u128;
             let all = weights.get(key).copied().unwrap_or(0) as u128;
-            if all == 0 { 0 } else { (total * weight as u128 / all) as u64 }
+            (total * weight as u128).checked_div(all).unwrap_or(0) as u64
         };
         for (key, _, live) in &live_by_stream {
             for (session, weight) in live {
@@ -447,19 +487,27 @@ impl Collector for NginxRtmp {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::io::Write;
     use std::time::Duration;
 
     const STAT: &str = include_str!("../../tests/fixtures/agent/nginx_rtmp_stat.xml");
-    const STAT_2_PLUS_HLS: &str = include_str!("../../tests/fixtures/agent/nginx_rtmp_stat_2players_plus_hls.xml");
+    const STAT_2_PLUS_HLS: &str =
+        include_str!("../../tests/fixtures/agent/nginx_rtmp_stat_2players_plus_hls.xml");
     const STAT_IDLE: &str = include_str!("../../tests/fixtures/agent/nginx_rtmp_stat_idle.xml");
-    const LOG_COMBINED: &str = include_str!("../../tests/fixtures/agent/nginx_rtmp_access_combined.log");
-    const LOG_CUSTOM: &str = include_str!("../../tests/fixtures/agent/nginx_rtmp_access_custom.log");
+    const LOG_COMBINED: &str =
+        include_str!("../../tests/fixtures/agent/nginx_rtmp_access_combined.log");
+    const LOG_CUSTOM: &str =
+        include_str!("../../tests/fixtures/agent/nginx_rtmp_access_custom.log");
 
     fn collector(log: Option<PathBuf>) -> NginxRtmp {
-        NginxRtmp::new(Fetcher::new("http://127.0.0.1:9/stat", None, Duration::from_secs(1)), "rtmp".into(), log)
+        NginxRtmp::new(
+            Fetcher::new("http://127.0.0.1:9/stat", None, Duration::from_secs(1)),
+            "rtmp".into(),
+            log,
+        )
     }
 
     #[test]
@@ -486,7 +534,11 @@ mod tests {
         let first = c.process(&parse_stat(STAT).unwrap(), 1000);
         let st = &first.streams[0];
         assert_eq!(st.viewers.len(), 3);
-        assert!(st.viewers.iter().all(|v| v.bytes == 0 && v.protocol.as_deref() == Some("rtmp")));
+        assert!(
+            st.viewers
+                .iter()
+                .all(|v| v.bytes == 0 && v.protocol.as_deref() == Some("rtmp"))
+        );
         assert_eq!(st.publishing, Some(true));
         assert_eq!(st.protocol.as_deref(), Some("rtmp"));
 
@@ -506,7 +558,11 @@ mod tests {
 
         // Publisher gone and stream removed: the remaining viewers end exactly once.
         let third = c.process(&parse_stat(STAT_IDLE).unwrap(), 1060);
-        let ended: usize = third.streams.iter().map(|s| s.viewers.iter().filter(|v| v.ended).count()).sum();
+        let ended: usize = third
+            .streams
+            .iter()
+            .map(|s| s.viewers.iter().filter(|v| v.ended).count())
+            .sum();
         assert_eq!(ended, 2);
         let fourth = c.process(&parse_stat(STAT_IDLE).unwrap(), 1090);
         assert!(fourth.streams.is_empty());
@@ -521,7 +577,10 @@ mod tests {
         c.log.as_mut().unwrap().prime().unwrap();
         c.process(&parse_stat(STAT).unwrap(), 1000);
         // Client 4 disconnects with 666767 bytes sent, per the custom log format.
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         writeln!(f, "{}", LOG_CUSTOM.lines().next().unwrap()).unwrap();
         let second = c.process(&parse_stat(STAT_2_PLUS_HLS).unwrap(), 1030);
         let st = &second.streams[0];
@@ -559,8 +618,14 @@ mod tests {
         assert_eq!(l.connection, Some(1));
         assert_eq!(l.command, "PUBLISH");
         assert_eq!(l.session_secs, Some(13));
-        assert_eq!(LOG_COMBINED.lines().filter_map(parse_rtmp_log_line).count(), 5);
-        assert_eq!(LOG_CUSTOM.lines().filter_map(parse_rtmp_log_line).count(), 5);
+        assert_eq!(
+            LOG_COMBINED.lines().filter_map(parse_rtmp_log_line).count(),
+            5
+        );
+        assert_eq!(
+            LOG_CUSTOM.lines().filter_map(parse_rtmp_log_line).count(),
+            5
+        );
         assert_eq!(parse_readable("1h 2m 3s"), Some(3723));
     }
 

@@ -12,7 +12,9 @@ use base64::Engine as _;
 use md5::Digest as _;
 use serde_json::Value;
 
-use crate::agent::collect::{CollectError, Collection, Collector, StreamKey, StreamTotals, TotalsTracker};
+use crate::agent::collect::{
+    CollectError, Collection, Collector, StreamKey, StreamTotals, TotalsTracker,
+};
 use crate::agent::fetch::Fetcher;
 
 /// A number that Nimble may send as a JSON number or a string.
@@ -28,13 +30,29 @@ fn number(v: Option<&Value>) -> Option<f64> {
 pub fn parse_live_streams(v: &Value) -> Vec<StreamTotals> {
     let mut out = Vec::new();
     for app in v.as_array().into_iter().flatten() {
-        let Some(app_name) = app.get("app").and_then(Value::as_str) else { continue };
-        for s in app.get("streams").and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = s.get("strm").or_else(|| s.get("stream")).and_then(Value::as_str) else { continue };
+        let Some(app_name) = app.get("app").and_then(Value::as_str) else {
+            continue;
+        };
+        for s in app
+            .get("streams")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = s
+                .get("strm")
+                .or_else(|| s.get("stream"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
             out.push(StreamTotals {
                 key: StreamKey::new(app_name, name),
                 publishing: true,
-                protocol: s.get("protocol").and_then(Value::as_str).map(|p| p.to_ascii_lowercase()),
+                protocol: s
+                    .get("protocol")
+                    .and_then(Value::as_str)
+                    .map(|p| p.to_ascii_lowercase()),
                 bytes_in: None,
                 bytes_out: None,
                 kbps_in: number(s.get("bandwidth")).map(|b| b / 1000.0),
@@ -49,7 +67,10 @@ pub fn parse_live_streams(v: &Value) -> Vec<StreamTotals> {
 pub fn signature(token: &str, salt: u32) -> String {
     let digest = md5::Md5::digest(format!("{salt}/{token}").as_bytes());
     let hash = base64::engine::general_purpose::STANDARD.encode(digest);
-    format!("salt={salt}&hash={}", crate::agent::fetch::encode_component(&hash))
+    format!(
+        "salt={salt}&hash={}",
+        crate::agent::fetch::encode_component(&hash)
+    )
 }
 
 /// The `nimble` collector.
@@ -62,7 +83,10 @@ pub struct Nimble {
 impl Nimble {
     /// `fetcher` points at the management API; its credentials are the management token.
     pub fn new(fetcher: Fetcher) -> Nimble {
-        Nimble { fetcher: fetcher.without_basic_auth(), totals: TotalsTracker::default() }
+        Nimble {
+            fetcher: fetcher.without_basic_auth(),
+            totals: TotalsTracker::default(),
+        }
     }
 
     fn path(&self, path: &str) -> String {
@@ -79,8 +103,13 @@ impl Collector for Nimble {
     }
 
     fn collect(&mut self, _now: i64) -> Result<Collection, CollectError> {
-        let live: Value = self.fetcher.get_json(&self.path("/manage/live_streams_status"))?;
-        if let Ok(status) = self.fetcher.get_json::<Value>(&self.path("/manage/server_status")) {
+        let live: Value = self
+            .fetcher
+            .get_json(&self.path("/manage/live_streams_status"))?;
+        if let Ok(status) = self
+            .fetcher
+            .get_json::<Value>(&self.path("/manage/server_status"))
+        {
             tracing::debug!(
                 connections = number(status.get("Connections")),
                 out_rate = number(status.get("OutRate")),
@@ -96,12 +125,14 @@ impl Collector for Nimble {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use std::time::Duration;
 
-    const LIVE: &str = include_str!("../../tests/fixtures/agent/nimble_live_streams_status.from-docs.json");
+    const LIVE: &str =
+        include_str!("../../tests/fixtures/agent/nimble_live_streams_status.from-docs.json");
 
     #[test]
     fn parses_live_streams_status() {
@@ -125,12 +156,19 @@ mod tests {
     fn reports_publishing_streams_without_viewers() {
         let server = TestServer::routes(vec![
             ("/manage/live_streams_status", Reply::json(200, LIVE)),
-            ("/manage/server_status", Reply::json(200, r#"{"Connections":12,"OutRate":123456}"#)),
+            (
+                "/manage/server_status",
+                Reply::json(200, r#"{"Connections":12,"OutRate":123456}"#),
+            ),
         ]);
         let mut c = Nimble::new(Fetcher::new(&server.url(""), None, Duration::from_secs(2)));
         let out = c.collect(0).unwrap();
         assert_eq!(out.streams.len(), 2);
-        assert!(out.streams.iter().all(|s| s.viewers.is_empty() && s.publishing == Some(true)));
+        assert!(
+            out.streams
+                .iter()
+                .all(|s| s.viewers.is_empty() && s.publishing == Some(true))
+        );
         assert!(server.requests()[0].header("authorization").is_none());
     }
 

@@ -10,7 +10,9 @@
 
 use serde_json::Value;
 
-use crate::agent::collect::{CollectError, Collection, Collector, StreamKey, StreamTotals, TotalsTracker};
+use crate::agent::collect::{
+    CollectError, Collection, Collector, StreamKey, StreamTotals, TotalsTracker,
+};
 use crate::agent::fetch::{Fetcher, encode_component};
 
 /// Most streams read per poll.
@@ -19,7 +21,9 @@ const MAX_STREAMS: usize = 10_000;
 /// The `response` of an OvenMediaEngine answer, checking `statusCode`.
 pub fn response_of(v: &Value) -> Result<&Value, String> {
     match v.get("statusCode").and_then(Value::as_u64) {
-        Some(200) | None => v.get("response").ok_or_else(|| "no `response` field".to_string()),
+        Some(200) | None => v
+            .get("response")
+            .ok_or_else(|| "no `response` field".to_string()),
         Some(code) => Err(format!(
             "statusCode {code}: {}",
             v.get("message").and_then(Value::as_str).unwrap_or("")
@@ -30,7 +34,12 @@ pub fn response_of(v: &Value) -> Result<&Value, String> {
 /// Names from a `response` that is a list of strings.
 pub fn names_of(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -43,7 +52,10 @@ pub fn parse_stream_stats(key: StreamKey, stats: &Value) -> StreamTotals {
         protocol: None,
         bytes_in: n("totalBytesIn"),
         bytes_out: n("totalBytesOut"),
-        kbps_in: stats.get("lastThroughputIn").and_then(Value::as_f64).map(|b| b / 1000.0),
+        kbps_in: stats
+            .get("lastThroughputIn")
+            .and_then(Value::as_f64)
+            .map(|b| b / 1000.0),
         viewers: n("totalConnections"),
     }
 }
@@ -58,15 +70,20 @@ pub struct OvenMediaEngine {
 impl OvenMediaEngine {
     /// `fetcher` points at the API base, e.g. `http://127.0.0.1:8081`.
     pub fn new(fetcher: Fetcher) -> OvenMediaEngine {
-        OvenMediaEngine { fetcher, totals: TotalsTracker::default() }
+        OvenMediaEngine {
+            fetcher,
+            totals: TotalsTracker::default(),
+        }
     }
 
     fn get(&self, path: &str) -> Result<Value, CollectError> {
         let v: Value = self.fetcher.get_json(path)?;
-        response_of(&v).cloned().map_err(|message| CollectError::Parse {
-            what: format!("OvenMediaEngine answer from {}", self.fetcher.url(path)),
-            message,
-        })
+        response_of(&v)
+            .cloned()
+            .map_err(|message| CollectError::Parse {
+                what: format!("OvenMediaEngine answer from {}", self.fetcher.url(path)),
+                message,
+            })
     }
 }
 
@@ -83,8 +100,15 @@ impl Collector for OvenMediaEngine {
                 let a = encode_component(&app);
                 for stream in names_of(&self.get(&format!("/v1/vhosts/{v}/apps/{a}/streams"))?) {
                     let s = encode_component(&stream);
-                    let stats = self.get(&format!("/v1/stats/current/vhosts/{v}/apps/{a}/streams/{s}"))?;
-                    let key = StreamKey { vhost: Some(vhost.clone()), app: app.clone(), instance: None, stream };
+                    let stats = self.get(&format!(
+                        "/v1/stats/current/vhosts/{v}/apps/{a}/streams/{s}"
+                    ))?;
+                    let key = StreamKey {
+                        vhost: Some(vhost.clone()),
+                        app: app.clone(),
+                        instance: None,
+                        stream,
+                    };
                     totals.push(parse_stream_stats(key, &stats));
                     if totals.len() >= MAX_STREAMS {
                         break 'all;
@@ -101,12 +125,14 @@ impl Collector for OvenMediaEngine {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use std::time::Duration;
 
-    const STATS: &str = include_str!("../../tests/fixtures/agent/ome_stats_current_stream.from-docs.json");
+    const STATS: &str =
+        include_str!("../../tests/fixtures/agent/ome_stats_current_stream.from-docs.json");
 
     fn ok(response: &str) -> String {
         format!(r#"{{"statusCode":200,"message":"OK","response":{response}}}"#)
@@ -123,16 +149,39 @@ mod tests {
 
     #[test]
     fn enumerates_and_reports_totals_without_viewers() {
-        let stats = |bytes_in: u64| STATS.replace("\"totalBytesIn\":0", &format!("\"totalBytesIn\":{bytes_in}")).replace("\"lastThroughputIn\":0", "\"lastThroughputIn\":2500000");
+        let stats = |bytes_in: u64| {
+            STATS
+                .replace(
+                    "\"totalBytesIn\":0",
+                    &format!("\"totalBytesIn\":{bytes_in}"),
+                )
+                .replace("\"lastThroughputIn\":0", "\"lastThroughputIn\":2500000")
+        };
         let server = TestServer::routes(vec![
             ("/v1/vhosts", Reply::json(200, &ok(r#"["default"]"#))),
-            ("/v1/vhosts/default/apps", Reply::json(200, &ok(r#"["app"]"#))),
-            ("/v1/vhosts/default/apps/app/streams", Reply::json(200, &ok(r#"["stream"]"#))),
-            ("/v1/stats/current/vhosts/default/apps/app/streams/stream", Reply::json(200, &stats(1000))),
+            (
+                "/v1/vhosts/default/apps",
+                Reply::json(200, &ok(r#"["app"]"#)),
+            ),
+            (
+                "/v1/vhosts/default/apps/app/streams",
+                Reply::json(200, &ok(r#"["stream"]"#)),
+            ),
+            (
+                "/v1/stats/current/vhosts/default/apps/app/streams/stream",
+                Reply::json(200, &stats(1000)),
+            ),
         ]);
-        let mut c = OvenMediaEngine::new(Fetcher::new(&server.url(""), Some("ome-access-token".into()), Duration::from_secs(2)));
+        let mut c = OvenMediaEngine::new(Fetcher::new(
+            &server.url(""),
+            Some("ome-access-token".into()),
+            Duration::from_secs(2),
+        ));
         c.prime(0).unwrap();
-        server.set_route("/v1/stats/current/vhosts/default/apps/app/streams/stream", Reply::json(200, &stats(51_000)));
+        server.set_route(
+            "/v1/stats/current/vhosts/default/apps/app/streams/stream",
+            Reply::json(200, &stats(51_000)),
+        );
         let out = c.collect(30).unwrap();
         let s = &out.streams[0];
         assert_eq!(s.vhost.as_deref(), Some("default"));
@@ -140,6 +189,9 @@ mod tests {
         assert_eq!(s.ingress_bytes, Some(50_000));
         assert_eq!(s.ingress_kbps, Some(2500.0));
         assert!(s.viewers.is_empty());
-        assert_eq!(server.requests()[0].header("authorization").as_deref(), Some("Basic b21lLWFjY2Vzcy10b2tlbg=="));
+        assert_eq!(
+            server.requests()[0].header("authorization").as_deref(),
+            Some("Basic b21lLWFjY2Vzcy10b2tlbg==")
+        );
     }
 }

@@ -33,7 +33,10 @@ pub enum Outcome {
     /// The agent's settings are wrong; keep the report and retry slowly.
     Misconfigured(String),
     /// Temporary failure; retry after the backoff (or the server's `Retry-After`).
-    Retry { reason: String, after: Option<Duration> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
 }
 
 /// Sends spooled reports to one panel.
@@ -47,7 +50,9 @@ pub struct Sender {
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Sender")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,7 +81,12 @@ impl Sender {
             .http_status_as_error(false)
             .user_agent(concat!("tally-agent/", env!("CARGO_PKG_VERSION")))
             .build();
-        Ok(Sender { url: url.to_string(), token: token.to_string(), spool, agent: config.into() })
+        Ok(Sender {
+            url: url.to_string(),
+            token: token.to_string(),
+            spool,
+            agent: config.into(),
+        })
     }
 
     /// Makes one delivery attempt of a gzip body.
@@ -90,7 +100,12 @@ impl Sender {
             .send(body);
         let mut response = match result {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry { reason: format!("cannot reach {}: {e}", self.url), after: None },
+            Err(e) => {
+                return Outcome::Retry {
+                    reason: format!("cannot reach {}: {e}", self.url),
+                    after: None,
+                };
+            }
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -99,7 +114,12 @@ impl Sender {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = response.body_mut().with_config().limit(64 * 1024).read_to_string().unwrap_or_default();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
         classify(status, &text, retry_after)
     }
 
@@ -110,10 +130,22 @@ impl Sender {
             Ok(b) => b,
             // Dropped by the bound or delivered meanwhile: try the next one.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Some((entry, Outcome::Retry { reason: "file vanished".into(), after: Some(Duration::ZERO) }));
+                return Some((
+                    entry,
+                    Outcome::Retry {
+                        reason: "file vanished".into(),
+                        after: Some(Duration::ZERO),
+                    },
+                ));
             }
             Err(e) => {
-                return Some((entry, Outcome::Retry { reason: format!("cannot read spool file: {e}"), after: None }));
+                return Some((
+                    entry,
+                    Outcome::Retry {
+                        reason: format!("cannot read spool file: {e}"),
+                        after: None,
+                    },
+                ));
             }
         };
         let outcome = self.send_body(&body);
@@ -141,7 +173,9 @@ impl Sender {
         let deadline = Instant::now() + budget;
         let mut backoff = Backoff::default();
         while Instant::now() < deadline {
-            let Some((_, outcome)) = self.attempt_oldest() else { break };
+            let Some((_, outcome)) = self.attempt_oldest() else {
+                break;
+            };
             if let Some(wait) = backoff.after(&outcome) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -157,30 +191,35 @@ impl Sender {
     pub fn spawn(self) -> std::io::Result<SenderHandle> {
         let wake = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&wake);
-        let thread = std::thread::Builder::new().name("tally-sender".into()).spawn(move || {
-            let mut backoff = Backoff::default();
-            loop {
-                match self.attempt_oldest() {
-                    None => {
-                        let (lock, cvar) = &*signal;
-                        let mut woken = lock.lock().unwrap_or_else(|p| p.into_inner());
-                        if !*woken {
-                            woken = cvar
-                                .wait_timeout(woken, Duration::from_secs(60))
-                                .map(|(g, _)| g)
-                                .unwrap_or_else(|p| p.into_inner().0);
+        let thread = std::thread::Builder::new()
+            .name("tally-sender".into())
+            .spawn(move || {
+                let mut backoff = Backoff::default();
+                loop {
+                    match self.attempt_oldest() {
+                        None => {
+                            let (lock, cvar) = &*signal;
+                            let mut woken = lock.lock().unwrap_or_else(|p| p.into_inner());
+                            if !*woken {
+                                woken = cvar
+                                    .wait_timeout(woken, Duration::from_secs(60))
+                                    .map(|(g, _)| g)
+                                    .unwrap_or_else(|p| p.into_inner().0);
+                            }
+                            *woken = false;
                         }
-                        *woken = false;
-                    }
-                    Some((_, outcome)) => {
-                        if let Some(wait) = backoff.after(&outcome) {
-                            std::thread::sleep(wait);
+                        Some((_, outcome)) => {
+                            if let Some(wait) = backoff.after(&outcome) {
+                                std::thread::sleep(wait);
+                            }
                         }
                     }
                 }
-            }
-        })?;
-        Ok(SenderHandle { wake, _thread: thread })
+            })?;
+        Ok(SenderHandle {
+            wake,
+            _thread: thread,
+        })
     }
 }
 
@@ -198,7 +237,10 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> Outco
                 .unwrap_or(false);
             Outcome::Delivered { duplicate }
         }
-        408 | 429 => Outcome::Retry { reason: detail(), after: retry_after },
+        408 | 429 => Outcome::Retry {
+            reason: detail(),
+            after: retry_after,
+        },
         401 | 403 => Outcome::Misconfigured(format!(
             "{}; the panel does not accept the ingest token: check --token / TALLY_TOKEN",
             detail()
@@ -208,7 +250,10 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> Outco
             detail()
         )),
         400..=499 => Outcome::Rejected(detail()),
-        _ => Outcome::Retry { reason: detail(), after: retry_after },
+        _ => Outcome::Retry {
+            reason: detail(),
+            after: retry_after,
+        },
     }
 }
 
@@ -225,7 +270,10 @@ impl Backoff {
         match outcome {
             Outcome::Delivered { .. } | Outcome::Rejected(_) => {
                 if self.failures > 0 {
-                    tracing::info!(failures = self.failures, "panel reachable again; sending the spool");
+                    tracing::info!(
+                        failures = self.failures,
+                        "panel reachable again; sending the spool"
+                    );
                 }
                 self.next = None;
                 self.failures = 0;
@@ -236,14 +284,14 @@ impl Backoff {
                 self.failures += 1;
                 let wait = self.step();
                 let wait = after.map(|a| a.min(BACKOFF_CAP)).unwrap_or(wait);
-                if self.failures == 1 || self.failures % 30 == 0 {
+                if self.failures == 1 || self.failures.is_multiple_of(30) {
                     tracing::warn!(reason = %reason, retry_in_ms = wait.as_millis() as u64, failures = self.failures, "report not delivered; will retry");
                 }
                 Some(wait)
             }
             Outcome::Misconfigured(reason) => {
                 self.failures += 1;
-                if self.failures == 1 || self.failures % 30 == 0 {
+                if self.failures == 1 || self.failures.is_multiple_of(30) {
                     tracing::error!(reason = %reason, "reports are kept in the spool until this is fixed");
                 }
                 Some(BACKOFF_CAP)
@@ -259,30 +307,55 @@ impl Backoff {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use crate::model::report::{Report, ReportTime};
 
     fn report(id: &str, time: i64) -> Report {
-        Report { report_id: id.into(), time: ReportTime(time), interval_s: Some(30), server: None, host: None, streams: vec![] }
+        Report {
+            report_id: id.into(),
+            time: ReportTime(time),
+            interval_s: Some(30),
+            server: None,
+            host: None,
+            streams: vec![],
+        }
     }
 
     fn spool_with(dir: &std::path::Path, n: usize) -> Arc<Spool> {
         let spool = Arc::new(Spool::open(dir, 1 << 20).unwrap());
         for i in 0..n {
-            spool.push(&report(&format!("edge-{}-{i}", 1_800_000_000 + i as i64 * 30), 1_800_000_000 + i as i64 * 30), i as u64).unwrap();
+            spool
+                .push(
+                    &report(
+                        &format!("edge-{}-{i}", 1_800_000_000 + i as i64 * 30),
+                        1_800_000_000 + i as i64 * 30,
+                    ),
+                    i as u64,
+                )
+                .unwrap();
         }
         spool
     }
 
     #[test]
     fn classification() {
-        assert_eq!(classify(200, r#"{"duplicate":true}"#, None), Outcome::Delivered { duplicate: true });
-        assert_eq!(classify(200, "", None), Outcome::Delivered { duplicate: false });
+        assert_eq!(
+            classify(200, r#"{"duplicate":true}"#, None),
+            Outcome::Delivered { duplicate: true }
+        );
+        assert_eq!(
+            classify(200, "", None),
+            Outcome::Delivered { duplicate: false }
+        );
         assert!(matches!(classify(400, "bad", None), Outcome::Rejected(_)));
         assert!(matches!(classify(413, "", None), Outcome::Rejected(_)));
-        assert!(matches!(classify(429, "", Some(Duration::from_secs(3))), Outcome::Retry { after: Some(_), .. }));
+        assert!(matches!(
+            classify(429, "", Some(Duration::from_secs(3))),
+            Outcome::Retry { after: Some(_), .. }
+        ));
         assert!(matches!(classify(408, "", None), Outcome::Retry { .. }));
         assert!(matches!(classify(503, "", None), Outcome::Retry { .. }));
         assert!(matches!(classify(401, "", None), Outcome::Misconfigured(_)));
@@ -291,12 +364,21 @@ mod tests {
     #[test]
     fn backoff_doubles_and_caps_at_ten_seconds() {
         let mut b = Backoff::default();
-        let retry = Outcome::Retry { reason: "x".into(), after: None };
+        let retry = Outcome::Retry {
+            reason: "x".into(),
+            after: None,
+        };
         let waits: Vec<Duration> = (0..8).filter_map(|_| b.after(&retry)).collect();
         assert_eq!(waits[0], BACKOFF_START);
         assert_eq!(waits[1], BACKOFF_START * 2);
         assert_eq!(*waits.last().unwrap(), BACKOFF_CAP);
-        assert_eq!(b.after(&Outcome::Retry { reason: "x".into(), after: Some(Duration::from_secs(99)) }), Some(BACKOFF_CAP));
+        assert_eq!(
+            b.after(&Outcome::Retry {
+                reason: "x".into(),
+                after: Some(Duration::from_secs(99))
+            }),
+            Some(BACKOFF_CAP)
+        );
         assert_eq!(b.after(&Outcome::Delivered { duplicate: false }), None);
         assert_eq!(b.after(&retry), Some(BACKOFF_START));
     }
@@ -313,7 +395,12 @@ mod tests {
         ]);
         let dir = tempfile::tempdir().unwrap();
         let spool = spool_with(dir.path(), 3);
-        let sender = Sender::new(&server.url("/api/v1/ingest"), "secret-token", Arc::clone(&spool)).unwrap();
+        let sender = Sender::new(
+            &server.url("/api/v1/ingest"),
+            "secret-token",
+            Arc::clone(&spool),
+        )
+        .unwrap();
         let started = Instant::now();
         let left = sender.drain_for(Duration::from_secs(20));
         assert_eq!(left, 0);
@@ -321,11 +408,20 @@ mod tests {
         let requests = server.requests();
         assert_eq!(requests.len(), 6);
         for r in &requests {
-            assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/v1/ingest"));
-            assert_eq!(r.header("authorization").as_deref(), Some("Bearer secret-token"));
+            assert_eq!(
+                (r.method.as_str(), r.path.as_str()),
+                ("POST", "/api/v1/ingest")
+            );
+            assert_eq!(
+                r.header("authorization").as_deref(),
+                Some("Bearer secret-token")
+            );
             assert_eq!(r.header("content-encoding").as_deref(), Some("gzip"));
         }
-        let ids: Vec<String> = requests.iter().map(|r| r.gunzip_json()["report_id"].as_str().unwrap().to_string()).collect();
+        let ids: Vec<String> = requests
+            .iter()
+            .map(|r| r.gunzip_json()["report_id"].as_str().unwrap().to_string())
+            .collect();
         // Retries resend the same report with the same id; then the rest in time order.
         assert_eq!(ids[..4], vec!["edge-1800000000-0"; 4]);
         assert_eq!(ids[4], "edge-1800000030-1");
@@ -335,14 +431,19 @@ mod tests {
     #[test]
     fn a_refused_report_moves_aside_and_the_rest_goes_on() {
         let server = TestServer::start(vec![
-            Reply::json(400, r#"{"error":{"code":"invalid","message":"bad","field":"streams[0].app"}}"#),
+            Reply::json(
+                400,
+                r#"{"error":{"code":"invalid","message":"bad","field":"streams[0].app"}}"#,
+            ),
             Reply::json(200, "{}"),
         ]);
         let dir = tempfile::tempdir().unwrap();
         let spool = spool_with(dir.path(), 2);
         let sender = Sender::new(&server.url("/api/v1/ingest"), "t", Arc::clone(&spool)).unwrap();
         assert_eq!(sender.drain_for(Duration::from_secs(10)), 0);
-        let rejected: Vec<_> = std::fs::read_dir(dir.path().join("rejected")).unwrap().collect();
+        let rejected: Vec<_> = std::fs::read_dir(dir.path().join("rejected"))
+            .unwrap()
+            .collect();
         assert_eq!(rejected.len(), 2, "the report and its .error.txt");
         assert_eq!(server.requests().len(), 2);
     }
@@ -352,16 +453,24 @@ mod tests {
         let server = TestServer::start(vec![Reply::status(401)]);
         let dir = tempfile::tempdir().unwrap();
         let spool = spool_with(dir.path(), 2);
-        let sender = Sender::new(&server.url("/api/v1/ingest"), "wrong", Arc::clone(&spool)).unwrap();
+        let sender =
+            Sender::new(&server.url("/api/v1/ingest"), "wrong", Arc::clone(&spool)).unwrap();
         assert_eq!(sender.drain_for(Duration::from_millis(300)), 2);
     }
 
     #[test]
     fn the_sender_thread_drains_after_an_outage() {
-        let server = TestServer::start(vec![Reply::close(), Reply::status(502), Reply::json(200, "{}")]);
+        let server = TestServer::start(vec![
+            Reply::close(),
+            Reply::status(502),
+            Reply::json(200, "{}"),
+        ]);
         let dir = tempfile::tempdir().unwrap();
         let spool = spool_with(dir.path(), 2);
-        let handle = Sender::new(&server.url("/api/v1/ingest"), "t", Arc::clone(&spool)).unwrap().spawn().unwrap();
+        let handle = Sender::new(&server.url("/api/v1/ingest"), "t", Arc::clone(&spool))
+            .unwrap()
+            .spawn()
+            .unwrap();
         handle.wake();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !spool.is_empty() && Instant::now() < deadline {

@@ -45,9 +45,15 @@ pub struct Spool {
 
 /// Whether `name` is a finished spool file (`TIME-SEQ.json.gz`).
 fn is_report_name(name: &str) -> bool {
-    let Some(stem) = name.strip_suffix(".json.gz") else { return false };
-    let Some((time, seq)) = stem.split_once('-') else { return false };
-    time.len() == 11 && seq.len() == 10 && time.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit())
+    let Some(stem) = name.strip_suffix(".json.gz") else {
+        return false;
+    };
+    let Some((time, seq)) = stem.split_once('-') else {
+        return false;
+    };
+    time.len() == 11
+        && seq.len() == 10
+        && time.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit())
 }
 
 impl Spool {
@@ -64,7 +70,10 @@ impl Spool {
                 let _ = fs::remove_file(entry.path());
             }
         }
-        let seq = fs::read_to_string(dir.join("seq")).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        let seq = fs::read_to_string(dir.join("seq"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
         Ok(Spool {
             dir: dir.to_path_buf(),
             max_bytes,
@@ -94,7 +103,10 @@ impl Spool {
     /// stay within the bound.
     pub fn push(&self, report: &Report, seq: u64) -> std::io::Result<usize> {
         let json = serde_json::to_vec(report).map_err(std::io::Error::other)?;
-        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4 + 64), Compression::default());
+        let mut gz = GzEncoder::new(
+            Vec::with_capacity(json.len() / 4 + 64),
+            Compression::default(),
+        );
         gz.write_all(&json)?;
         let body = gz.finish()?;
         self.push_bytes(report.time.0, seq, &body)
@@ -140,7 +152,10 @@ impl Spool {
                 && let Ok(meta) = entry.metadata()
                 && meta.is_file()
             {
-                out.push(SpoolEntry { name, size: meta.len() });
+                out.push(SpoolEntry {
+                    name,
+                    size: meta.len(),
+                });
             }
         }
         out.sort();
@@ -222,6 +237,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::model::report::ReportTime;
@@ -277,12 +293,18 @@ mod tests {
         let spool = Spool::open(dir.path(), one * 3).unwrap();
         let mut dropped = 0;
         for i in 0..10 {
-            dropped += spool.push(&report(&format!("r{i}"), 1_800_000_000 + i as i64 * 30), i).unwrap();
+            dropped += spool
+                .push(&report(&format!("r{i}"), 1_800_000_000 + i as i64 * 30), i)
+                .unwrap();
         }
         assert_eq!(dropped, 7);
         assert_eq!(spool.dropped_total(), 7);
-        let ids: Vec<String> =
-            spool.list().unwrap().iter().map(|e| decode(&spool.read(e).unwrap()).report_id).collect();
+        let ids: Vec<String> = spool
+            .list()
+            .unwrap()
+            .iter()
+            .map(|e| decode(&spool.read(e).unwrap()).report_id)
+            .collect();
         assert_eq!(ids, vec!["r7", "r8", "r9"]);
     }
 
@@ -294,13 +316,21 @@ mod tests {
             spool.push(&report("kept", 1_800_000_000), 0).unwrap();
         }
         // A crash in the middle of a write leaves a truncated temp file and no rename.
-        fs::write(dir.path().join(".tmp-01800000030-0000000001.json.gz-77"), b"\x1f\x8b\x08half").unwrap();
+        fs::write(
+            dir.path().join(".tmp-01800000030-0000000001.json.gz-77"),
+            b"\x1f\x8b\x08half",
+        )
+        .unwrap();
         fs::write(dir.path().join("notes.txt"), b"not a report").unwrap();
         let spool = Spool::open(dir.path(), 1 << 20).unwrap();
         let entries = spool.list().unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(decode(&spool.read(&entries[0]).unwrap()).report_id, "kept");
-        assert!(!dir.path().join(".tmp-01800000030-0000000001.json.gz-77").exists());
+        assert!(
+            !dir.path()
+                .join(".tmp-01800000030-0000000001.json.gz-77")
+                .exists()
+        );
     }
 
     #[test]
@@ -320,11 +350,18 @@ mod tests {
         let spool = Spool::open(dir.path(), 1 << 20).unwrap();
         spool.push(&report("bad", 1_800_000_000), 0).unwrap();
         let e = spool.oldest().unwrap();
-        spool.reject(&e, "HTTP 400: streams[0].app must not be empty").unwrap();
+        spool
+            .reject(&e, "HTTP 400: streams[0].app must not be empty")
+            .unwrap();
         assert!(spool.is_empty());
         let moved = dir.path().join("rejected").join(&e.name);
         assert!(moved.exists());
-        let reason = fs::read_to_string(dir.path().join("rejected").join(format!("{}.error.txt", e.name))).unwrap();
+        let reason = fs::read_to_string(
+            dir.path()
+                .join("rejected")
+                .join(format!("{}.error.txt", e.name)),
+        )
+        .unwrap();
         assert!(reason.contains("HTTP 400"));
     }
 }

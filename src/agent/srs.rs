@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::agent::collect::{
-    CollectError, Collection, Collector, Seen, StreamKey, StreamSet, Tracker, counter_delta, parse_ip,
+    CollectError, Collection, Collector, Seen, StreamKey, StreamSet, Tracker, counter_delta,
+    parse_ip,
 };
 use crate::agent::fetch::Fetcher;
 
@@ -33,7 +34,10 @@ fn id_of(v: &Value) -> Option<String> {
 
 fn u64_of(v: Option<&Value>) -> u64 {
     match v {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)).unwrap_or(0),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().map(|f| f.max(0.0) as u64))
+            .unwrap_or(0),
         Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
         _ => 0,
     }
@@ -78,7 +82,10 @@ pub fn parse_stream(v: &Value) -> Option<SrsStream> {
         name: str_of(v.get("name"))?,
         recv_bytes: u64_of(v.get("recv_bytes")),
         send_bytes: u64_of(v.get("send_bytes")),
-        recv_kbps: v.get("kbps").and_then(|k| k.get("recv_30s")).and_then(Value::as_f64),
+        recv_kbps: v
+            .get("kbps")
+            .and_then(|k| k.get("recv_30s"))
+            .and_then(Value::as_f64),
         publishing: v
             .get("publish")
             .and_then(|p| p.get("active"))
@@ -95,7 +102,10 @@ pub fn parse_client(v: &Value) -> Option<SrsClient> {
         vhost_id: v.get("vhost").and_then(id_of).unwrap_or_default(),
         stream_id: v.get("stream").and_then(id_of).unwrap_or_default(),
         ip: v.get("ip").and_then(Value::as_str).and_then(parse_ip),
-        publish: v.get("publish").and_then(Value::as_bool).unwrap_or(kind.ends_with("-publish")),
+        publish: v
+            .get("publish")
+            .and_then(Value::as_bool)
+            .unwrap_or(kind.ends_with("-publish")),
         kind,
         alive_secs: u64_of(v.get("alive")),
         send_bytes: u64_of(v.get("send_bytes")),
@@ -110,7 +120,10 @@ pub fn protocol_of(kind: &str) -> String {
         "hls-play" => "hls".into(),
         "rtc-play" | "rtc-publish" => "webrtc".into(),
         "srt-play" | "srt-publish" => "srt".into(),
-        other => other.trim_end_matches("-play").trim_end_matches("-publish").to_string(),
+        other => other
+            .trim_end_matches("-play")
+            .trim_end_matches("-publish")
+            .to_string(),
     }
 }
 
@@ -128,7 +141,14 @@ pub struct Srs {
 impl Srs {
     /// `fetcher` points at the API base, e.g. `http://127.0.0.1:1985`.
     pub fn new(fetcher: Fetcher, tag: String) -> Srs {
-        Srs { fetcher, tag, service: None, counters: HashMap::new(), tracker: Tracker::default(), primed: false }
+        Srs {
+            fetcher,
+            tag,
+            service: None,
+            counters: HashMap::new(),
+            tracker: Tracker::default(),
+            primed: false,
+        }
     }
 
     fn get_paged(&self, path: &str, field: &str) -> Result<(Value, Vec<Value>), CollectError> {
@@ -136,9 +156,15 @@ impl Srs {
         let mut envelope = Value::Null;
         let mut first_of_previous: Option<Value> = None;
         for page in 0..MAX_PAGES {
-            let v: Value = self.fetcher.get_json(&format!("{path}?start={}&count={PAGE}", page * PAGE))?;
+            let v: Value = self
+                .fetcher
+                .get_json(&format!("{path}?start={}&count={PAGE}", page * PAGE))?;
             check_code(&v, &self.fetcher.url(path))?;
-            let list = v.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
+            let list = v
+                .get(field)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let n = list.len();
             // A server that ignores `start` returns the same page again: stop there.
             if n > 0 && first_of_previous.as_ref() == list.first() {
@@ -165,13 +191,19 @@ impl Srs {
         clients: &[SrsClient],
     ) -> Collection {
         let restarted = self.primed && service.is_some() && service != self.service;
-        let prefix = service.as_deref().map(|s| s.chars().take(8).collect::<String>()).unwrap_or_default();
+        let prefix = service
+            .as_deref()
+            .map(|s| s.chars().take(8).collect::<String>())
+            .unwrap_or_default();
         let mut set = StreamSet::default();
         let mut counters = HashMap::new();
         let mut keys: HashMap<&str, StreamKey> = HashMap::new();
         for s in streams {
             let key = StreamKey {
-                vhost: vhosts.get(&s.vhost_id).cloned().or_else(|| Some(s.vhost_id.clone()).filter(|v| !v.is_empty())),
+                vhost: vhosts
+                    .get(&s.vhost_id)
+                    .cloned()
+                    .or_else(|| Some(s.vhost_id.clone()).filter(|v| !v.is_empty())),
                 app: s.app.clone(),
                 instance: None,
                 stream: s.name.clone(),
@@ -180,7 +212,11 @@ impl Srs {
             let previous = if restarted {
                 Some(0)
             } else {
-                self.counters.get(&counter_key).copied().or(if self.primed { Some(0) } else { None })
+                self.counters.get(&counter_key).copied().or(if self.primed {
+                    Some(0)
+                } else {
+                    None
+                })
             };
             let entry = set.stream(&key);
             entry.publishing = Some(s.publishing);
@@ -192,7 +228,9 @@ impl Srs {
             keys.insert(s.id.as_str(), key);
         }
         for c in clients {
-            let Some(key) = keys.get(c.stream_id.as_str()) else { continue };
+            let Some(key) = keys.get(c.stream_id.as_str()) else {
+                continue;
+            };
             if c.publish {
                 set.stream(key).protocol = Some(protocol_of(&c.kind));
                 continue;
@@ -217,14 +255,21 @@ impl Srs {
         self.counters = counters;
         self.service = service.or(self.service.take());
         self.primed = true;
-        Collection { streams: set.into_streams(), software: Some("srs".to_string()), version: None }
+        Collection {
+            streams: set.into_streams(),
+            software: Some("srs".to_string()),
+            version: None,
+        }
     }
 }
 
 fn check_code(v: &Value, url: &str) -> Result<(), CollectError> {
     match v.get("code").and_then(Value::as_i64) {
         Some(0) | None => Ok(()),
-        Some(code) => Err(CollectError::Parse { what: format!("SRS answer from {url}"), message: format!("code {code}") }),
+        Some(code) => Err(CollectError::Parse {
+            what: format!("SRS answer from {url}"),
+            message: format!("code {code}"),
+        }),
     }
 }
 
@@ -245,7 +290,9 @@ impl Collector for Srs {
                     .collect()
             })
             .unwrap_or_default();
-        let service = ["service", "server"].iter().find_map(|k| v.get(*k).and_then(id_of));
+        let service = ["service", "server"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(id_of));
         let (_, streams) = self.get_paged("/api/v1/streams", "streams")?;
         let (_, clients) = self.get_paged("/api/v1/clients", "clients")?;
         let streams: Vec<SrsStream> = streams.iter().filter_map(parse_stream).collect();
@@ -255,13 +302,16 @@ impl Collector for Srs {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use std::time::Duration;
 
-    const CLIENT: &str = include_str!("../../tests/fixtures/agent/srs_api_v1_clients_item.from-issue-4098.json");
-    const STREAM: &str = include_str!("../../tests/fixtures/agent/srs_api_v1_streams_item.from-issue-1362.json");
+    const CLIENT: &str =
+        include_str!("../../tests/fixtures/agent/srs_api_v1_clients_item.from-issue-4098.json");
+    const STREAM: &str =
+        include_str!("../../tests/fixtures/agent/srs_api_v1_streams_item.from-issue-1362.json");
 
     #[test]
     fn parses_the_documented_items() {
@@ -291,20 +341,54 @@ mod tests {
     fn pages_joins_and_counts_bytes_per_client() {
         let mut page0: Vec<String> = (0..PAGE).map(|i| client(i, "rtmp-play", 1000)).collect();
         page0[0] = client(0, "fmle-publish", 0);
-        let page1: Vec<String> = (PAGE..PAGE + 5).map(|i| client(i, "hls-play", 500)).collect();
-        let clients = |items: &[String]| format!(r#"{{"code":0,"server":"vid-srv","clients":[{}]}}"#, items.join(","));
+        let page1: Vec<String> = (PAGE..PAGE + 5)
+            .map(|i| client(i, "hls-play", 500))
+            .collect();
+        let clients = |items: &[String]| {
+            format!(
+                r#"{{"code":0,"server":"vid-srv","clients":[{}]}}"#,
+                items.join(",")
+            )
+        };
         let streams = r#"{"code":0,"streams":[{"id":"vid-s","name":"news","vhost":"vid-1","app":"live","recv_bytes":5000,"send_bytes":9,"kbps":{"recv_30s":800,"send_30s":0},"publish":{"active":true,"cid":"c0"}}]}"#;
         let server = TestServer::routes(vec![
-            ("/api/v1/vhosts", Reply::json(200, r#"{"code":0,"server":"vid-srv","service":"svc1","vhosts":[{"id":"vid-1","name":"__defaultVhost__"}]}"#)),
-            ("/api/v1/streams?start=0&count=1000", Reply::json(200, streams)),
-            ("/api/v1/clients?start=0&count=1000", Reply::json(200, &clients(&page0))),
-            ("/api/v1/clients?start=1000&count=1000", Reply::json(200, &clients(&page1))),
+            (
+                "/api/v1/vhosts",
+                Reply::json(
+                    200,
+                    r#"{"code":0,"server":"vid-srv","service":"svc1","vhosts":[{"id":"vid-1","name":"__defaultVhost__"}]}"#,
+                ),
+            ),
+            (
+                "/api/v1/streams?start=0&count=1000",
+                Reply::json(200, streams),
+            ),
+            (
+                "/api/v1/clients?start=0&count=1000",
+                Reply::json(200, &clients(&page0)),
+            ),
+            (
+                "/api/v1/clients?start=1000&count=1000",
+                Reply::json(200, &clients(&page1)),
+            ),
         ]);
-        let mut c = Srs::new(Fetcher::new(&server.url(""), None, Duration::from_secs(2)), "srs".into());
+        let mut c = Srs::new(
+            Fetcher::new(&server.url(""), None, Duration::from_secs(2)),
+            "srs".into(),
+        );
         c.prime(1000).unwrap();
-        let grown: Vec<String> = page0.iter().map(|s| s.replace("\"send_bytes\":1000", "\"send_bytes\":1600")).collect();
-        server.set_route("/api/v1/clients?start=0&count=1000", Reply::json(200, &clients(&grown)));
-        server.set_route("/api/v1/streams?start=0&count=1000", Reply::json(200, &streams.replace("5000", "8000")));
+        let grown: Vec<String> = page0
+            .iter()
+            .map(|s| s.replace("\"send_bytes\":1000", "\"send_bytes\":1600"))
+            .collect();
+        server.set_route(
+            "/api/v1/clients?start=0&count=1000",
+            Reply::json(200, &clients(&grown)),
+        );
+        server.set_route(
+            "/api/v1/streams?start=0&count=1000",
+            Reply::json(200, &streams.replace("5000", "8000")),
+        );
         let out = c.collect(1030).unwrap();
         let s = &out.streams[0];
         assert_eq!(s.vhost.as_deref(), Some("__defaultVhost__"));
@@ -313,9 +397,20 @@ mod tests {
         assert_eq!(s.ingress_bytes, Some(3000));
         assert_eq!(s.ingress_kbps, Some(800.0));
         assert_eq!(s.viewers.len(), PAGE - 1 + 5);
-        let rtmp: u64 = s.viewers.iter().filter(|v| v.protocol.as_deref() == Some("rtmp")).map(|v| v.bytes).sum();
+        let rtmp: u64 = s
+            .viewers
+            .iter()
+            .filter(|v| v.protocol.as_deref() == Some("rtmp"))
+            .map(|v| v.bytes)
+            .sum();
         assert_eq!(rtmp, 600 * (PAGE as u64 - 1));
-        assert_eq!(s.viewers.iter().filter(|v| v.protocol.as_deref() == Some("hls")).count(), 5);
+        assert_eq!(
+            s.viewers
+                .iter()
+                .filter(|v| v.protocol.as_deref() == Some("hls"))
+                .count(),
+            5
+        );
     }
 
     proptest::proptest! {

@@ -41,7 +41,10 @@ impl Tailer {
 
     /// Follows `path` from its first byte.
     pub fn from_start(path: impl Into<PathBuf>) -> Tailer {
-        Tailer { skip_existing: false, ..Tailer::from_end(path) }
+        Tailer {
+            skip_existing: false,
+            ..Tailer::from_end(path)
+        }
     }
 
     /// The followed path.
@@ -111,7 +114,9 @@ impl Tailer {
     }
 
     fn read_available(&mut self, lines: &mut Vec<String>) -> std::io::Result<()> {
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
         file.seek(SeekFrom::Start(self.offset))?;
         let mut buf = Vec::new();
         let read = file.take(MAX_READ_PER_CALL).read_to_end(&mut buf)?;
@@ -131,7 +136,8 @@ impl Tailer {
 
     fn push_piece(&mut self, piece: &[u8]) {
         let room = MAX_LINE.saturating_sub(self.partial.len());
-        self.partial.extend_from_slice(&piece[..piece.len().min(room)]);
+        self.partial
+            .extend_from_slice(&piece[..piece.len().min(room)]);
     }
 
     fn flush_partial(&mut self, lines: &mut Vec<String>) {
@@ -153,12 +159,17 @@ fn to_line(mut bytes: Vec<u8>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::io::Write;
 
     fn append(path: &Path, text: &str) {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
         f.write_all(text.as_bytes()).unwrap();
     }
 

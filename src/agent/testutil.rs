@@ -18,19 +18,37 @@ pub struct Reply {
 impl Reply {
     /// A JSON body with `status`.
     pub fn json(status: u16, body: &str) -> Reply {
-        Reply { status, content_type: "application/json", body: body.as_bytes().to_vec(), close_without_answer: false }
+        Reply {
+            status,
+            content_type: "application/json",
+            body: body.as_bytes().to_vec(),
+            close_without_answer: false,
+        }
     }
     /// An XML body with status 200.
     pub fn xml(body: &str) -> Reply {
-        Reply { status: 200, content_type: "text/xml", body: body.as_bytes().to_vec(), close_without_answer: false }
+        Reply {
+            status: 200,
+            content_type: "text/xml",
+            body: body.as_bytes().to_vec(),
+            close_without_answer: false,
+        }
     }
     /// An empty body with `status`.
     pub fn status(status: u16) -> Reply {
-        Reply { status, content_type: "text/plain", body: Vec::new(), close_without_answer: false }
+        Reply {
+            status,
+            content_type: "text/plain",
+            body: Vec::new(),
+            close_without_answer: false,
+        }
     }
     /// Closes the connection without answering (a network failure).
     pub fn close() -> Reply {
-        Reply { close_without_answer: true, ..Reply::status(0) }
+        Reply {
+            close_without_answer: true,
+            ..Reply::status(0)
+        }
     }
 }
 
@@ -47,12 +65,17 @@ pub struct Request {
 impl Request {
     /// A header value by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
     /// The body, gunzipped and parsed as JSON.
     pub fn gunzip_json(&self) -> serde_json::Value {
         let mut text = String::new();
-        flate2::read::GzDecoder::new(&self.body[..]).read_to_string(&mut text).unwrap_or_default();
+        flate2::read::GzDecoder::new(&self.body[..])
+            .read_to_string(&mut text)
+            .unwrap_or_default();
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 }
@@ -77,7 +100,12 @@ impl TestServer {
 
     /// Answers by exact path (with query); unknown paths get 404.
     pub fn routes(routes: Vec<(&str, Reply)>) -> TestServer {
-        Self::spawn(Script::Routes(routes.into_iter().map(|(p, r)| (p.to_string(), r)).collect()))
+        Self::spawn(Script::Routes(
+            routes
+                .into_iter()
+                .map(|(p, r)| (p.to_string(), r))
+                .collect(),
+        ))
     }
 
     /// Replaces the reply of one route.
@@ -99,7 +127,11 @@ impl TestServer {
                 handle(stream, &r, &s);
             }
         });
-        TestServer { port, requests, script }
+        TestServer {
+            port,
+            requests,
+            script,
+        }
     }
 
     /// `http://127.0.0.1:PORT` + `path`.
@@ -146,15 +178,26 @@ fn handle(stream: TcpStream, requests: &Mutex<Vec<Request>>, script: &Mutex<Scri
     }
     let reply = match &mut *script.lock().unwrap() {
         Script::Sequence(replies, next) => {
-            let r = replies.get(*next).or(replies.last()).cloned().unwrap_or(Reply::status(500));
+            let r = replies
+                .get(*next)
+                .or(replies.last())
+                .cloned()
+                .unwrap_or(Reply::status(500));
             *next += 1;
             r
         }
-        Script::Routes(routes) => {
-            routes.iter().find(|(p, _)| *p == path).map(|(_, r)| r.clone()).unwrap_or(Reply::status(404))
-        }
+        Script::Routes(routes) => routes
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, r)| r.clone())
+            .unwrap_or(Reply::status(404)),
     };
-    requests.lock().unwrap().push(Request { method, path, headers, body });
+    requests.lock().unwrap().push(Request {
+        method,
+        path,
+        headers,
+        body,
+    });
     if reply.close_without_answer {
         return;
     }

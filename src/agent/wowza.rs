@@ -12,7 +12,9 @@
 
 use serde_json::Value;
 
-use crate::agent::collect::{CollectError, Collection, Collector, StreamKey, StreamTotals, TotalsTracker};
+use crate::agent::collect::{
+    CollectError, Collection, Collector, StreamKey, StreamTotals, TotalsTracker,
+};
 use crate::agent::fetch::{Fetcher, encode_component};
 
 /// Path of the default server's default vhost.
@@ -28,7 +30,10 @@ pub fn parse_monitoring(key: StreamKey, v: &Value) -> StreamTotals {
         protocol: None,
         bytes_in: n("bytesIn"),
         bytes_out: n("bytesOut"),
-        kbps_in: v.get("bytesInRate").and_then(Value::as_f64).map(|b| b * 8.0 / 1000.0),
+        kbps_in: v
+            .get("bytesInRate")
+            .and_then(Value::as_f64)
+            .map(|b| b * 8.0 / 1000.0),
         viewers: n("totalConnections"),
     }
 }
@@ -36,11 +41,26 @@ pub fn parse_monitoring(key: StreamKey, v: &Value) -> StreamTotals {
 /// `(instance, stream, connected)` triples from an `…/instances` answer.
 pub fn parse_instances(v: &Value) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
-    for inst in v.get("instanceList").and_then(Value::as_array).into_iter().flatten() {
-        let Some(name) = inst.get("name").and_then(Value::as_str) else { continue };
-        for s in inst.get("incomingStreams").and_then(Value::as_array).into_iter().flatten() {
+    for inst in v
+        .get("instanceList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = inst.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        for s in inst
+            .get("incomingStreams")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(stream) = s.get("name").and_then(Value::as_str) {
-                let connected = s.get("isConnected").and_then(Value::as_bool).unwrap_or(true);
+                let connected = s
+                    .get("isConnected")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
                 out.push((name.to_string(), stream.to_string(), connected));
             }
         }
@@ -63,7 +83,11 @@ impl Wowza {
         let base = fetcher.base().to_string();
         let after_scheme = base.split_once("://").map(|(_, r)| r).unwrap_or(&base);
         let has_path = after_scheme.contains('/');
-        let prefix = if has_path { String::new() } else { DEFAULT_VHOST_PATH.to_string() };
+        let prefix = if has_path {
+            String::new()
+        } else {
+            DEFAULT_VHOST_PATH.to_string()
+        };
         let full = format!("{base}{prefix}");
         let vhost = full
             .split("/vhosts/")
@@ -71,7 +95,12 @@ impl Wowza {
             .and_then(|r| r.split('/').next())
             .unwrap_or("_defaultVHost_")
             .to_string();
-        Wowza { fetcher, prefix, vhost, totals: TotalsTracker::default() }
+        Wowza {
+            fetcher,
+            prefix,
+            vhost,
+            totals: TotalsTracker::default(),
+        }
     }
 }
 
@@ -84,10 +113,23 @@ impl Collector for Wowza {
         let p = &self.prefix;
         let apps: Value = self.fetcher.get_json(&format!("{p}/applications"))?;
         let mut totals = Vec::new();
-        'all: for app in apps.get("applications").and_then(Value::as_array).into_iter().flatten() {
-            let Some(app) = app.get("id").or_else(|| app.get("name")).and_then(Value::as_str) else { continue };
+        'all: for app in apps
+            .get("applications")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(app) = app
+                .get("id")
+                .or_else(|| app.get("name"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
             let a = encode_component(app);
-            let instances: Value = self.fetcher.get_json(&format!("{p}/applications/{a}/instances"))?;
+            let instances: Value = self
+                .fetcher
+                .get_json(&format!("{p}/applications/{a}/instances"))?;
             for (instance, stream, connected) in parse_instances(&instances) {
                 let path = format!(
                     "{p}/applications/{a}/instances/{}/incomingstreams/{}/monitoring/current",
@@ -95,7 +137,12 @@ impl Collector for Wowza {
                     encode_component(&stream)
                 );
                 let v: Value = self.fetcher.get_json(&path)?;
-                let key = StreamKey { vhost: Some(self.vhost.clone()), app: app.to_string(), instance: Some(instance), stream };
+                let key = StreamKey {
+                    vhost: Some(self.vhost.clone()),
+                    app: app.to_string(),
+                    instance: Some(instance),
+                    stream,
+                };
                 let mut t = parse_monitoring(key, &v);
                 t.publishing = connected;
                 totals.push(t);
@@ -104,17 +151,23 @@ impl Collector for Wowza {
                 }
             }
         }
-        Ok(Collection { streams: self.totals.process(&totals), software: Some("wowza".to_string()), version: None })
+        Ok(Collection {
+            streams: self.totals.process(&totals),
+            software: Some("wowza".to_string()),
+            version: None,
+        })
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::agent::testutil::{Reply, TestServer};
     use std::time::Duration;
 
-    const MONITORING: &str = include_str!("../../tests/fixtures/agent/wowza_app_monitoring_current.from-docs.json");
+    const MONITORING: &str =
+        include_str!("../../tests/fixtures/agent/wowza_app_monitoring_current.from-docs.json");
 
     #[test]
     fn parses_the_documented_monitoring_answer() {
@@ -128,13 +181,38 @@ mod tests {
     #[test]
     fn enumerates_applications_instances_and_streams() {
         let d = DEFAULT_VHOST_PATH;
-        let mon = |b: u64| MONITORING.replace("\"bytesIn\":0", &format!("\"bytesIn\":{b}")).replace("\"bytesInRate\":0", "\"bytesInRate\":250000");
+        let mon = |b: u64| {
+            MONITORING
+                .replace("\"bytesIn\":0", &format!("\"bytesIn\":{b}"))
+                .replace("\"bytesInRate\":0", "\"bytesInRate\":250000")
+        };
         let server = TestServer::routes(vec![
-            (&*format!("{d}/applications"), Reply::json(200, r#"{"serverName":"_defaultServer_","applications":[{"id":"live","href":"x","appType":"Live","dvrEnabled":false}]}"#)),
-            (&*format!("{d}/applications/live/instances"), Reply::json(200, r#"{"serverName":"_defaultServer_","instanceList":[{"name":"_definst_","incomingStreams":[{"name":"myStream","sourceIp":"rtmp://192.0.2.4:1234","isConnected":true,"isRecordingSet":false}]}]}"#)),
-            (&*format!("{d}/applications/live/instances/_definst_/incomingstreams/myStream/monitoring/current"), Reply::json(200, &mon(100))),
+            (
+                &*format!("{d}/applications"),
+                Reply::json(
+                    200,
+                    r#"{"serverName":"_defaultServer_","applications":[{"id":"live","href":"x","appType":"Live","dvrEnabled":false}]}"#,
+                ),
+            ),
+            (
+                &*format!("{d}/applications/live/instances"),
+                Reply::json(
+                    200,
+                    r#"{"serverName":"_defaultServer_","instanceList":[{"name":"_definst_","incomingStreams":[{"name":"myStream","sourceIp":"rtmp://192.0.2.4:1234","isConnected":true,"isRecordingSet":false}]}]}"#,
+                ),
+            ),
+            (
+                &*format!(
+                    "{d}/applications/live/instances/_definst_/incomingstreams/myStream/monitoring/current"
+                ),
+                Reply::json(200, &mon(100)),
+            ),
         ]);
-        let mut c = Wowza::new(Fetcher::new(&server.url(""), Some("admin:pw".into()), Duration::from_secs(2)));
+        let mut c = Wowza::new(Fetcher::new(
+            &server.url(""),
+            Some("admin:pw".into()),
+            Duration::from_secs(2),
+        ));
         c.prime(0).unwrap();
         server.set_route(&format!("{d}/applications/live/instances/_definst_/incomingstreams/myStream/monitoring/current"), Reply::json(200, &mon(7_600)));
         let out = c.collect(30).unwrap();

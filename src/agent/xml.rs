@@ -54,7 +54,10 @@ impl Element {
 
     /// Value of the attribute `name`.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -145,10 +148,16 @@ fn element_from(start: &quick_xml::events::BytesStart<'_>) -> Result<Element, Xm
             .into_owned();
         attrs.push((key, value));
     }
-    Ok(Element { name, attrs, text: String::new(), children: Vec::new() })
+    Ok(Element {
+        name,
+        attrs,
+        text: String::new(),
+        children: Vec::new(),
+    })
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
