@@ -335,6 +335,9 @@ fn strip_sequence(stem: &str) -> &str {
     stem
 }
 
+/// Most concurrent HLS/DASH sessions tracked by one access-log source.
+const MAX_SESSIONS: usize = 1_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SessionKey {
     ip: IpAddr,
@@ -392,6 +395,10 @@ impl Sessionizer {
             user_agent: line.user_agent.clone(),
             stream: StreamKey::new(app, media.stream),
         };
+        if self.sessions.len() >= MAX_SESSIONS && !self.sessions.contains_key(&key) {
+            // A flood of distinct clients must not grow memory without bound.
+            return;
+        }
         if let Some(existing) = self.sessions.get(&key)
             && line.time - existing.last > self.gap
             && let Some(old) = self.sessions.remove(&key)

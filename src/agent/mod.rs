@@ -49,6 +49,9 @@ use crate::agent::host::HostSampler;
 use crate::agent::sender::Sender;
 use crate::agent::spool::Spool;
 
+/// How long `--once` keeps retrying delivery before it gives up and leaves the spool as it is.
+const ONCE_SEND_BUDGET: Duration = Duration::from_secs(10);
+
 /// Text shown after `tally agent --help`.
 const AGENT_AFTER_HELP: &str = "\
 Examples:
@@ -199,7 +202,7 @@ pub fn run(args: AgentArgs, config_file: Option<&toml::Table>) -> anyhow::Result
         std::thread::sleep(config.interval);
         let end = unix_now();
         collect_and_spool(&mut collectors, &assembler, &mut host, &spool, start, end);
-        let pending = sender.drain_for(Duration::from_secs(30).max(config.interval));
+        let pending = sender.drain_for(ONCE_SEND_BUDGET.max(config.interval));
         if pending > 0 {
             anyhow::bail!(
                 "{pending} report(s) could not be delivered to {} and stay in the spool {}; \

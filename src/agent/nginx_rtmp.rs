@@ -292,18 +292,12 @@ impl NginxRtmp {
     }
 
     /// Finds and removes the disconnect line of an ended session.
-    fn take_log_line(
-        &mut self,
-        pid: Option<u64>,
-        client_id: u64,
-        seen: &Seen,
-    ) -> Option<RtmpLogLine> {
+    fn take_log_line(&mut self, client_id: u64, seen: &Seen) -> Option<RtmpLogLine> {
         let by_connection = self.pending.iter().position(|(_, l)| {
             l.connection == Some(client_id) && l.app == seen.key.app && l.name == seen.key.stream
         });
         let index = by_connection.or_else(|| {
             // Without `$connection` in the log format: same IP and stream, closest duration.
-            let _ = pid;
             self.pending
                 .iter()
                 .enumerate()
@@ -398,7 +392,7 @@ impl NginxRtmp {
                 .and_then(|rest| rest.split('-').nth(1))
                 .and_then(|id| id.parse().ok())
                 .unwrap_or(u64::MAX);
-            match self.take_log_line(self.pid, client_id, &seen) {
+            match self.take_log_line(client_id, &seen) {
                 Some(line) => {
                     let total = unwrap_u32(line.bytes_sent, seen.reported);
                     let bytes = total.saturating_sub(seen.reported);

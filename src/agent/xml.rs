@@ -70,8 +70,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     loop {
         let event = reader.read_event().map_err(|e| XmlError(e.to_string()))?;
         match event {
-            Event::Start(start) | Event::Empty(start) if root.is_some() && stack.is_empty() => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if root.is_some() && stack.is_empty() => {
                 return Err(XmlError("more than one root element".into()));
             }
             Event::Start(start) => {
