@@ -172,13 +172,16 @@ pub fn parse_if_inet6(text: &str) -> Vec<IpAddr> {
             continue;
         }
         let mut bytes = [0u8; 16];
-        let ok = (0..16).all(|i| match u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16) {
-            Ok(b) => {
-                bytes[i] = b;
-                true
-            }
-            Err(_) => false,
-        });
+        let ok =
+            (0..16).all(
+                |i| match hex.get(i * 2..i * 2 + 2).map(|h| u8::from_str_radix(h, 16)) {
+                    Some(Ok(b)) => {
+                        bytes[i] = b;
+                        true
+                    }
+                    _ => false,
+                },
+            );
         if !ok {
             continue;
         }
