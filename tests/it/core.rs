@@ -324,3 +324,49 @@ fn cli_version_help_and_clear_startup_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tally.toml") && err.contains("listen"), "{err}");
 }
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap_or("").to_string());
+                }
+                refs(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn openapi_document_is_complete_and_consistent() {
+    let app = TestApp::spawn();
+    let r = app.get_as("/api/v1/openapi.json", None);
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in ["/api/v1/ingest", "/api/v1/auth/login", "/api/v1/servers", "/api/v1/servers/{id}", "/api/v1/stats/summary",
+              "/api/v1/stats/timeseries", "/api/v1/stats/breakdown", "/api/v1/streams", "/api/v1/openapi.json", "/healthz", "/metrics"] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {r}");
+    }
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
+            // Every documented GET without path parameters exists on the server.
+            if method == "get" && !path.contains('{') {
+                let status = app.get(path).status;
+                assert_ne!(status, 404, "GET {path} is documented but missing");
+                assert!(status < 500, "GET {path} answered {status}");
+            }
+        }
+    }
+}
