@@ -46,6 +46,7 @@ if [ -z "${TALLY_BIN:-}" ]; then
     TALLY_BIN="$ROOT/target/debug/tally"
 fi
 
+spool_count() { find "$1" -maxdepth 1 -name '*.json.gz' | wc -l; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- capture listener: stores every ingest body (gunzipped) as TMP/capture/N.json -------------
@@ -118,8 +119,8 @@ ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x180:rate=15 -f 
     -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -b:v 300k -pix_fmt yuv420p -c:a aac -b:a 64k \
     -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/test" & PIDS+=($!)
 sleep 5
-ffmpeg -nostdin -loglevel error -i "rtmp://127.0.0.1:$RTMP_PORT/live/test?viewer=1" -c copy -f null - & PLAYER1=$!; PIDS+=($PLAYER1)
-ffmpeg -nostdin -loglevel error -i "rtmp://127.0.0.1:$RTMP_PORT/live/test?viewer=2" -c copy -f null - & PLAYER2=$!; PIDS+=($PLAYER2)
+ffmpeg -nostdin -loglevel error -i "rtmp://127.0.0.1:$RTMP_PORT/live/test?viewer=1" -c copy -f null - & PLAYER1=$!; PIDS+=("$PLAYER1")
+ffmpeg -nostdin -loglevel error -i "rtmp://127.0.0.1:$RTMP_PORT/live/test?viewer=2" -c copy -f null - & PLAYER2=$!; PIDS+=("$PLAYER2")
 ffmpeg -nostdin -loglevel error -user_agent "Mozilla/5.0 (TallyE2EHLS)" -i "http://127.0.0.1:$HTTP_PORT/hls/test.m3u8" -c copy -f null - & PIDS+=($!)
 sleep 3
 curl -fsS "http://127.0.0.1:$HTTP_PORT/stat" | grep -q "<publishing/>" || fail "nginx-rtmp has no publisher"
@@ -161,7 +162,7 @@ PY
 rm -f "$TMP"/capture/0*.json
 
 log "tally agent running (4 s interval); one RTMP player leaves"
-"$TALLY_BIN" agent "${AGENT_ARGS[@]}" --spool "$TMP/spool-run" --interval 4s & AGENT=$!; PIDS+=($AGENT)
+"$TALLY_BIN" agent "${AGENT_ARGS[@]}" --spool "$TMP/spool-run" --interval 4s & AGENT=$!; PIDS+=("$AGENT")
 sleep 9
 kill "$PLAYER1"
 sleep 10
@@ -258,7 +259,7 @@ ADMIN_EMAIL=admin@example.com; ADMIN_PASSWORD='e2e panel passphrase'
 start_panel() {
     TALLY_ADMIN_EMAIL=$ADMIN_EMAIL TALLY_ADMIN_PASSWORD=$ADMIN_PASSWORD \
         "$TALLY_BIN" serve --listen "127.0.0.1:$PANEL_PORT" --data-dir "$TMP/panel-data" >>"$TMP/panel.log" 2>&1 &
-    PANEL_PID=$!; PIDS+=($PANEL_PID)
+    PANEL_PID=$!; PIDS+=("$PANEL_PID")
     for _ in $(seq 100); do curl -fsS "$PANEL/healthz" >/dev/null 2>&1 && return 0; sleep 0.2; done
     cat "$TMP/panel.log"; fail "the panel did not start"
 }
@@ -278,7 +279,7 @@ SPOOL="$TMP/spool-panel"
 "$TALLY_BIN" agent --panel "$PANEL" --token "$INGEST" --name e2e-edge --spool "$SPOOL" --interval 5s \
     --source "nginx-rtmp=http://127.0.0.1:$HTTP_PORT/stat" \
     --source "access-log=$N/logs/access.log" --access-log-app live \
-    --rtmp-access-log "$N/logs/rtmp_access.log" 2>"$TMP/agent-panel.log" & AGENT=$!; PIDS+=($AGENT)
+    --rtmp-access-log "$N/logs/rtmp_access.log" 2>"$TMP/agent-panel.log" & AGENT=$!; PIDS+=("$AGENT")
 sleep 23
 api /api/v1/stats/summary > "$TMP/summary1.json"
 api "/api/v1/stats/breakdown?dimension=protocol" > "$TMP/protocols.json"
@@ -306,13 +307,13 @@ OUTAGE_START=$(date +%s)
 kill "$PANEL_PID"; wait "$PANEL_PID" 2>/dev/null || true
 sleep 70
 OUTAGE_END=$(date +%s)
-QUEUED=$(ls "$SPOOL" | grep -c '\.json\.gz$' || true)
+QUEUED=$(spool_count "$SPOOL")
 echo "reports spooled during the outage: $QUEUED"
 [ "$QUEUED" -ge 10 ] || fail "expected >= 10 spooled reports, found $QUEUED"
-mkdir -p "$TMP/dup"; cp "$SPOOL/$(ls "$SPOOL" | grep '\.json\.gz$' | head -1)" "$TMP/dup/report.json.gz"
+mkdir -p "$TMP/dup"; cp "$(find "$SPOOL" -maxdepth 1 -name '*.json.gz' | sort | head -1)" "$TMP/dup/report.json.gz"
 start_panel
 for _ in $(seq 150); do
-    [ "$(ls "$SPOOL" | grep -c '\.json\.gz$' || true)" -le 1 ] && break; sleep 0.2
+    [ "$(spool_count "$SPOOL")" -le 1 ] && break; sleep 0.2
 done
 DRAINED=$(( $(date +%s) - OUTAGE_END ))
 echo "spool drained ${DRAINED}s after the panel came back"

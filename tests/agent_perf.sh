@@ -43,7 +43,7 @@ for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$TMP/port")"
 
 "$TALLY_BIN" agent --panel "$URL" --token perf --name perf --spool "$TMP/spool" --interval "$INTERVAL" \
-    --source "nginx-rtmp=$URL/stat" 2>"$TMP/agent.log" & AGENT=$!; PIDS+=($AGENT)
+    --source "nginx-rtmp=$URL/stat" 2>"$TMP/agent.log" & AGENT=$!; PIDS+=("$AGENT")
 sleep 1
 ticks() { awk '{print $14 + $15}' "/proc/$AGENT/stat"; }
 t0=$(ticks); s0=$(date +%s.%N)
