@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures `tally agent` at 1,000 RTMP viewers: a local fixture server answers /stat with 1,000
 # clients (byte counters growing on every request), a capture listener acknowledges reports,
-# and the agent polls for DURATION seconds at INTERVAL. Prints peak RSS (VmHWM) and CPU share.
+# and the agent polls for DURATION seconds at INTERVAL. Prints the memory breakdown (smaps_rollup),
+# peak RSS (VmHWM) and CPU share.
 # Usage: tests/agent_perf.sh [INTERVAL=1s] [DURATION=60]   (TALLY_BIN=… to skip the build)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -50,6 +51,7 @@ t0=$(ticks); s0=$(date +%s.%N)
 sleep "$DURATION"
 t1=$(ticks); s1=$(date +%s.%N)
 hz=$(getconf CLK_TCK)
+grep -E "^(Rss|Anonymous|Shared_Clean|Private_Clean)" "/proc/$AGENT/smaps_rollup" >&2 || true
 rss=$(awk '/VmRSS/{print $2}' "/proc/$AGENT/status"); hwm=$(awk '/VmHWM/{print $2}' "/proc/$AGENT/status")
 python3 - "$TMP/last.json" "$t0" "$t1" "$s0" "$s1" "$hz" "$rss" "$hwm" "$INTERVAL" "$VIEWERS" <<'PY'
 import json, sys
