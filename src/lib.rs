@@ -41,10 +41,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         None => ops::serve(cli.serve),
         Some(Command::Serve(args)) => ops::serve(args),
-        Some(Command::Agent(args)) => {
-            init_logging(config::LogFormat::Text, "info");
-            agent::run(args, None)
-        }
+        Some(Command::Agent(args)) => run_agent(args, &cli.serve),
         Some(Command::User(cmd)) => ops::user(cmd),
         Some(Command::Check(args)) => ops::check(args),
         Some(Command::Bench(args)) => bench::run(args),
@@ -56,6 +53,19 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `tally agent`: the `[agent]` table of `--config`/`TALLY_CONFIG` supplies defaults, and the
+/// log options are shared with `serve`.
+fn run_agent(args: agent::AgentArgs, serve: &config::ServeArgs) -> anyhow::Result<()> {
+    let file = match &serve.config {
+        Some(path) => Some(config::read_file(path)?),
+        None => None,
+    };
+    let format = serve.log_format.or(file.as_ref().and_then(|f| f.log_format)).unwrap_or_default();
+    let level = serve.log_level.clone().or(file.as_ref().and_then(|f| f.log_level.clone())).unwrap_or_else(|| "info".into());
+    init_logging(format, &level);
+    agent::run(args, file.as_ref().and_then(|f| f.agent.as_ref()))
 }
 
 /// Sets up `tracing` output on stderr, as text or JSON lines.
