@@ -1,0 +1,66 @@
+import { useState } from 'preact/hooks';
+import { breakdownQuery, fetchBreakdown } from '../api/endpoints';
+import type { BreakdownRow, Scope } from '../api/types';
+import { BarList } from '../components/BarList';
+import { Card } from '../components/Card';
+import { CountryName } from '../components/CountryName';
+import { CsvLink } from '../components/CsvLink';
+import { EmptyState } from '../components/EmptyState';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Segmented } from '../components/Segmented';
+import { Skeleton } from '../components/Skeleton';
+import { useApi } from '../hooks/useApi';
+import { t } from '../i18n';
+import type { Bounds } from '../time/range';
+import { BREAKDOWN_VALUES } from './breakdownValue';
+
+type Level = 'country' | 'region' | 'city';
+
+function label(level: Level, row: BreakdownRow) {
+  if (level === 'country') return <CountryName code={row.key} label={row.label} />;
+  return <span title={row.key}>{row.label || row.key}</span>;
+}
+
+/** Where the audience is, by country, region or city. */
+export function GeoCard({ bounds, scope = {}, limit = 10 }: { bounds: Bounds; scope?: Scope; limit?: number }) {
+  const [level, setLevel] = useState<Level>('country');
+  const key = JSON.stringify(scope);
+  const res = useApi((signal) => fetchBreakdown(level, bounds, scope, limit, signal), [level, bounds, key, limit]);
+  const title = t('stream.geo');
+  const v = BREAKDOWN_VALUES.viewers;
+  const rows = res.data?.dimension === level || res.data?.dimension === undefined ? (res.data?.rows ?? []) : [];
+  return (
+    <Card
+      title={title}
+      actions={
+        <>
+          <Segmented
+            label={t('geo.level')}
+            value={level}
+            onChange={setLevel}
+            options={[
+              { value: 'country', label: t('geo.countries') },
+              { value: 'region', label: t('geo.regions') },
+              { value: 'city', label: t('geo.cities') },
+            ]}
+          />
+          <CsvLink path="/stats/breakdown" query={breakdownQuery(level, bounds, scope)} what={t(`geo.${level === 'country' ? 'countries' : level === 'region' ? 'regions' : 'cities'}`)} />
+        </>
+      }
+    >
+      {res.error && !res.data ? (
+        <ErrorNotice error={res.error} onRetry={res.reload} />
+      ) : !res.data ? (
+        <Skeleton height={200} />
+      ) : rows.length === 0 ? (
+        <EmptyState compact icon="globe" title={t('common.noData')} />
+      ) : (
+        <BarList
+          labelHeader={title}
+          valueHeader={t(v.label)}
+          items={rows.map((r) => ({ key: r.key, label: label(level, r), value: v.get(r), display: v.format(v.get(r)) }))}
+        />
+      )}
+    </Card>
+  );
+}
