@@ -7,6 +7,9 @@
 pub mod agent;
 pub mod cli;
 pub mod geoip;
+pub mod http {
+    pub mod spa;
+}
 pub mod ingest;
 pub mod model;
 
