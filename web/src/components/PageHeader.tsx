@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { useDocumentTitle } from '../hooks/useDocumentTitle';
+import { hasNavigated } from '../router/router';
 
 interface Props {
   title: string;
@@ -13,13 +14,15 @@ interface Props {
 }
 
 /**
- * The screen's heading. It takes focus when the screen opens so that keyboard and screen-reader
- * users land at the top of the new content after client-side navigation.
+ * The screen's heading. After client-side navigation it takes focus, so keyboard and
+ * screen-reader users land at the top of the new content as they would on a page load; on the
+ * first screen focus stays at the start of the document, where the skip link is.
  */
 export function PageHeader({ title, subtitle, children, back }: Props) {
   const heading = useRef<HTMLHeadingElement>(null);
   useDocumentTitle(title);
   useEffect(() => {
+    if (!hasNavigated()) return;
     if (document.activeElement === document.body || document.activeElement?.closest('nav')) {
       heading.current?.focus({ preventScroll: true });
     }

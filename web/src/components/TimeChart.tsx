@@ -1,7 +1,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatDateTime } from '../format/date';
+import { formatClock, formatDateTime, formatDayMonth } from '../format/date';
+import { t } from '../i18n';
 import { useTheme } from '../theme/theme';
 import type { Aligned } from '../time/series';
 
@@ -71,6 +72,19 @@ export function TimeChart({ data, lines, format, tz, label, height = 220, bars }
       ticks: { show: false },
       font,
     };
+    // Ticks in the user's locale and the chosen zone: times, with the date under the first tick
+    // of each day; dates alone once ticks are a day or more apart.
+    const timeTicks = (_u: uPlot, splits: number[], _axis: number, _space: number, incr: number) => {
+      let lastDay = '';
+      return splits.map((s) => {
+        if (s == null) return '';
+        const day = formatDayMonth(s, tz);
+        if (incr >= 86400) return day;
+        const label = day !== lastDay ? `${formatClock(s, tz)}\n${day}` : formatClock(s, tz);
+        lastDay = day;
+        return label;
+      });
+    };
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
@@ -81,9 +95,12 @@ export function TimeChart({ data, lines, format, tz, label, height = 220, bars }
         x: { time: true },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.12 : 1] },
       },
-      axes: [axis, { ...axis, size: 64, values: (_u, splits) => splits.map((s) => format(s)) }],
+      axes: [
+        { ...axis, values: timeTicks },
+        { ...axis, size: 64, values: (_u, splits) => splits.map((s) => format(s)) },
+      ],
       series: [
-        { value: (_u, ts) => (ts == null ? '–' : formatDateTime(ts, tz)) },
+        { label: t('chart.time'), value: (_u, ts) => (ts == null ? '–' : formatDateTime(ts, tz)) },
         ...lines.map((line, i): uPlot.Series => {
           const colour = v(line.colorVar ?? PALETTE[i % PALETTE.length] ?? '--accent');
           return {
@@ -97,7 +114,10 @@ export function TimeChart({ data, lines, format, tz, label, height = 220, bars }
               ? withAlpha(colour, 0.75)
               : line.area
                 ? (u: uPlot) => {
-                    const g = u.ctx.createLinearGradient(0, u.bbox.top, 0, u.bbox.top + u.bbox.height);
+                    const { top, height: h } = u.bbox;
+                    // uPlot asks for the fill before its first layout, when the box is not known.
+                    if (!Number.isFinite(top) || !Number.isFinite(h) || h <= 0) return withAlpha(colour, 0.12);
+                    const g = u.ctx.createLinearGradient(0, top, 0, top + h);
                     g.addColorStop(0, withAlpha(colour, 0.28));
                     g.addColorStop(1, withAlpha(colour, 0.02));
                     return g;

@@ -30,6 +30,16 @@ export function formatTime(instant: Instant | null | undefined, tz: string): str
   return s == null ? '–' : dateTimeFormat(tz, { timeStyle: 'medium' }, 't').format(s * 1000);
 }
 
+/** 14:05 — chart axis ticks. */
+export function formatClock(unixSeconds: number, tz: string): string {
+  return dateTimeFormat(tz, { hour: 'numeric', minute: '2-digit' }, 'clock').format(unixSeconds * 1000);
+}
+
+/** 25 Nov — chart axis ticks. */
+export function formatDayMonth(unixSeconds: number, tz: string): string {
+  return dateTimeFormat(tz, { day: 'numeric', month: 'short' }, 'dm').format(unixSeconds * 1000);
+}
+
 /** A calendar date given as `YYYY-MM-DD` (no time zone involved): Tue, 24 Nov 2026. */
 export function formatCalendarDate(isoDate: string): string {
   const [y, m, d] = isoDate.split('-').map(Number);

@@ -57,10 +57,11 @@ export const en = {
   'range.to': 'To',
   'range.apply': 'Apply',
   'tz.label': 'Time zone',
-  'tz.browser': '{tz} (this browser)',
+  'tz.browser': '{tz} (local)',
 
   'chart.metric': 'Show',
   'chart.label': '{metric} over time',
+  'chart.time': 'Time',
 
   'metric.viewers': 'Viewers',
   'metric.views': 'Views',
@@ -74,7 +75,7 @@ export const en = {
 
   'summary.ingest': '{value} ingested',
   'summary.avgView': '{value} per view',
-  'summary.p95': '95th percentile {value}',
+  'summary.p95': 'p95 {value}',
 
   'map.label': 'World map of {metric} by country',
   'map.less': 'Fewer',

@@ -13,7 +13,17 @@ function current(): Location {
 
 export const locationStore = createStore<Location>(current());
 
-window.addEventListener('popstate', () => locationStore.set(current()));
+let navigated = false;
+
+/** Whether the user has moved between screens in this page load (not the first screen). */
+export function hasNavigated(): boolean {
+  return navigated;
+}
+
+window.addEventListener('popstate', () => {
+  navigated = true;
+  locationStore.set(current());
+});
 
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   const url = new URL(to, location.origin);
@@ -21,7 +31,10 @@ export function navigate(to: string, options: { replace?: boolean } = {}): void 
   const target = url.pathname + url.search + url.hash;
   if (target === location.pathname + location.search + location.hash) return;
   if (options.replace) history.replaceState(null, '', target);
-  else history.pushState(null, '', target);
+  else {
+    history.pushState(null, '', target);
+    navigated = true;
+  }
   locationStore.set(current());
 }
 

@@ -10,11 +10,12 @@ import { ErrorNotice } from '../components/ErrorNotice';
 import { Segmented } from '../components/Segmented';
 import { Skeleton } from '../components/Skeleton';
 import { useApi } from '../hooks/useApi';
-import { t } from '../i18n';
+import { t, type MessageKey } from '../i18n';
 import type { Bounds } from '../time/range';
 import { BREAKDOWN_VALUES } from './breakdownValue';
 
 type Level = 'country' | 'region' | 'city';
+const LEVELS: Record<Level, MessageKey> = { country: 'geo.countries', region: 'geo.regions', city: 'geo.cities' };
 
 function label(level: Level, row: BreakdownRow) {
   if (level === 'country') return <CountryName code={row.key} label={row.label} />;
@@ -32,22 +33,16 @@ export function GeoCard({ bounds, scope = {}, limit = 10 }: { bounds: Bounds; sc
   return (
     <Card
       title={title}
-      actions={
-        <>
-          <Segmented
-            label={t('geo.level')}
-            value={level}
-            onChange={setLevel}
-            options={[
-              { value: 'country', label: t('geo.countries') },
-              { value: 'region', label: t('geo.regions') },
-              { value: 'city', label: t('geo.cities') },
-            ]}
-          />
-          <CsvLink path="/stats/breakdown" query={breakdownQuery(level, bounds, scope)} what={t(`geo.${level === 'country' ? 'countries' : level === 'region' ? 'regions' : 'cities'}`)} />
-        </>
-      }
+      actions={<CsvLink path="/stats/breakdown" query={breakdownQuery(level, bounds, scope)} what={t(LEVELS[level])} />}
     >
+      <div class="card-tools">
+        <Segmented
+          label={t('geo.level')}
+          value={level}
+          onChange={setLevel}
+          options={(Object.keys(LEVELS) as Level[]).map((l) => ({ value: l, label: t(LEVELS[l]) }))}
+        />
+      </div>
       {res.error && !res.data ? (
         <ErrorNotice error={res.error} onRetry={res.reload} />
       ) : !res.data ? (

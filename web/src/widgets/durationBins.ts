@@ -16,7 +16,8 @@ export function bucketLabel(key: string): string {
   const m = /^(>)?\s*(\d+)\s*(s|sec|min|m|h)$/i.exec(key.trim());
   if (!m) return key;
   const secs = Number(m[2]) * (UNIT[(m[3] ?? 's').toLowerCase()] ?? 1);
-  return `${m[1] ? '>' : '≤'} ${formatDuration(secs)}`;
+  // Each bucket is named by its upper bound; only the open last one needs a sign.
+  return `${m[1] ? '>' : ''}${formatDuration(secs)}`;
 }
 
 export function sortBuckets(rows: BreakdownRow[]): BreakdownRow[] {

@@ -14,6 +14,8 @@ const KEEP = 60;
 
 /** Viewers and bandwidth right now, refreshed every five seconds. */
 export function LiveCard({ scope = {} }: { scope?: Scope }) {
+  // Within one stream the number of live streams says nothing.
+  const showStreams = !scope.stream;
   const tz = useTimeZone();
   const [live, setLive] = useState<Live | null>(null);
   const [history, setHistory] = useState<Live[]>([]);
@@ -47,7 +49,7 @@ export function LiveCard({ scope = {} }: { scope?: Scope }) {
           {live ? t('live.updated', { time: formatTime(live.time, tz) }) : '\u00a0'}
         </span>
       </header>
-      <div class="live-grid">
+      <div class="card-body live-grid">
         <div class="live-metric">
           <div class="live-label">{t('live.viewers')}</div>
           <div class="live-value num" data-testid="live-viewers">
@@ -62,12 +64,14 @@ export function LiveCard({ scope = {} }: { scope?: Scope }) {
           </div>
           <Sparkline values={history.map((h) => h.bandwidth_bps)} label={t('live.bandwidthTrend')} />
         </div>
-        <div class="live-metric">
-          <div class="live-label">{t('live.streams')}</div>
-          <div class="live-value num">{live ? formatInt(live.streams_live) : '–'}</div>
-        </div>
+        {showStreams && (
+          <div class="live-metric">
+            <div class="live-label">{t('live.streams')}</div>
+            <div class="live-value num">{live ? formatInt(live.streams_live) : '–'}</div>
+          </div>
+        )}
       </div>
-      {failed && <p class="muted small live-stale">{t('live.stale')}</p>}
+      {failed && <p class="card-foot muted small">{t('live.stale')}</p>}
     </section>
   );
 }
