@@ -1,0 +1,5 @@
+//! JSON API handlers, one file per concept.
+
+pub mod servers;
+pub mod stats;
+pub mod system;

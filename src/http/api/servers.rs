@@ -1,0 +1,128 @@
+//! Servers: register (ingest token shown once), list with live status, get, delete.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{new_token, token_hash};
+use crate::error::ApiError;
+use crate::http::State;
+use crate::http::auth::{Principal, parse_json};
+use crate::ingest::writer::ServerLive;
+use crate::model::account::{Id, Server};
+
+/// Status from the time of the last report.
+pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
+    match live {
+        None => "never",
+        Some(l) if l.last_report_at == 0 => "never",
+        Some(l) => {
+            let interval = l.interval_s.max(1) as i64;
+            let age = now - l.last_report_at;
+            if age <= 2 * interval + 15 {
+                "online"
+            } else if age <= 10 * interval + 60 {
+                "late"
+            } else {
+                "offline"
+            }
+        }
+    }
+}
+
+fn server_json(s: &Server, live: Option<&ServerLive>, now: i64) -> Value {
+    let host = live.and_then(|l| l.host.as_ref());
+    let interval = live.map_or(30, |l| l.interval_s.max(1)) as f64;
+    json!({
+        "id": s.id.to_string(),
+        "name": s.name,
+        "created_at": s.created_at,
+        "software": live.and_then(|l| l.software.clone()),
+        "version": live.and_then(|l| l.version.clone()),
+        "last_report_at": live.map(|l| l.last_report_at).filter(|t| *t > 0),
+        "status": status(live, now),
+        "cpu_pct": host.and_then(|h| h.cpu_pct),
+        "ram_used_bytes": host.and_then(|h| h.ram_used_bytes),
+        "ram_total_bytes": host.and_then(|h| h.ram_total_bytes),
+        "net_in_bps": host.and_then(|h| h.net_in_bytes).map(|b| b as f64 * 8.0 / interval),
+        "net_out_bps": host.and_then(|h| h.net_out_bytes).map(|b| b as f64 * 8.0 / interval),
+        "viewers": live.map_or(0, |l| l.viewers()),
+        "bandwidth_bps": live.map_or(0.0, |l| l.bandwidth_bps()),
+    })
+}
+
+/// The server with this id in the caller's account (404 otherwise, also for other accounts).
+pub fn owned_server(state: &State, p: &Principal, id: &str) -> Result<Server, ApiError> {
+    let id = Id::parse(id).ok_or(ApiError::NotFound("server"))?;
+    match state.meta.server(id)? {
+        Some(s) if s.account_id == p.account.id => Ok(s),
+        _ => Err(ApiError::NotFound("server")),
+    }
+}
+
+/// `GET /api/v1/servers`
+pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
+    let now = crate::now();
+    let live = state.writer.live.read();
+    let out: Vec<Value> = state
+        .meta
+        .servers()?
+        .into_iter()
+        .filter(|s| s.account_id == p.account.id)
+        .map(|s| server_json(&s, live.get(&s.id), now))
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// `POST /api/v1/servers` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateServer {
+    name: String,
+}
+
+/// `POST /api/v1/servers`
+pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    p.require_write()?;
+    let b: CreateServer = parse_json(&body)?;
+    let name = b.name.trim().to_string();
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::field("name", "give the server a name of 1 to 200 printable characters"));
+    }
+    let token = new_token("tis_");
+    let server = Server {
+        id: Id::random(),
+        account_id: p.account.id,
+        name,
+        created_at: crate::now(),
+        token_hash: token_hash(&token),
+    };
+    state.meta.insert_server(&server)?;
+    state.meta.flush()?;
+    tracing::info!(event = "server_added", server = %server.id, account = %p.account.id, "server registered");
+    Ok(HttpResponse::Created().json(json!({
+        "id": server.id.to_string(),
+        "name": server.name,
+        "ingest_token": token,
+        "created_at": server.created_at,
+    })))
+}
+
+/// `GET /api/v1/servers/{id}`
+pub async fn get(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let s = owned_server(&state, &p, &id)?;
+    let live = state.writer.live.read();
+    Ok(HttpResponse::Ok().json(server_json(&s, live.get(&s.id), crate::now())))
+}
+
+/// `DELETE /api/v1/servers/{id}`
+pub async fn delete(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    p.require_write()?;
+    let s = owned_server(&state, &p, &id)?;
+    state.meta.remove_server(s.id)?;
+    state.meta.forget_server_reports(s.id)?;
+    state.meta.flush()?;
+    state.writer.forget_server(s.id);
+    tracing::info!(event = "server_removed", server = %s.id, "server removed");
+    Ok(HttpResponse::NoContent().finish())
+}

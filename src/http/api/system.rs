@@ -1,0 +1,108 @@
+//! Instance endpoints: health, Prometheus metrics, about (version, GeoIP attribution), branding,
+//! and the OpenAPI document.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::http::State;
+use crate::http::auth::Principal;
+use crate::http::spa::BrandingHead;
+
+/// Request counters (reserved for per-route metrics).
+#[derive(Default)]
+pub struct HttpMetrics {}
+
+/// `GET /healthz`
+pub async fn healthz(state: State) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": state.started.elapsed().as_secs(),
+    }))
+}
+
+/// `GET /metrics` (Prometheus text format; operator or admin token).
+pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
+    if !p.user.operator {
+        return Err(ApiError::forbidden("metrics are for the instance operator"));
+    }
+    let s = &state.writer.stats;
+    let commits = s.commits.load(Ordering::Relaxed).max(1);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    };
+    metric("tally_ingest_reports_total", "counter", "Reports accepted.", s.reports.load(Ordering::Relaxed) as f64);
+    metric("tally_ingest_viewer_records_total", "counter", "Viewer records accepted.", s.viewers.load(Ordering::Relaxed) as f64);
+    metric("tally_ingest_duplicates_total", "counter", "Duplicate reports acknowledged without counting.", s.duplicates.load(Ordering::Relaxed) as f64);
+    metric("tally_ingest_rejected_busy_total", "counter", "Reports refused with 429 because the writer was saturated.", s.rejected_busy.load(Ordering::Relaxed) as f64);
+    metric("tally_ingest_write_errors_total", "counter", "Journal or checkpoint write failures.", s.write_errors.load(Ordering::Relaxed) as f64);
+    metric("tally_ingest_queue_viewers", "gauge", "Viewer records waiting for the writer.", s.queued_viewers.load(Ordering::Relaxed) as f64);
+    metric("tally_ingest_commit_seconds_avg", "gauge", "Average group-commit duration (journal write + sync + apply).", s.commit_us_total.load(Ordering::Relaxed) as f64 / commits as f64 / 1e6);
+    metric("tally_checkpoints_total", "counter", "Checkpoints folded into storage.", s.checkpoints.load(Ordering::Relaxed) as f64);
+    metric("tally_checkpoint_seconds_last", "gauge", "Duration of the last checkpoint.", s.checkpoint_us_last.load(Ordering::Relaxed) as f64 / 1e6);
+    metric("tally_sessions_tracked", "gauge", "Viewer sessions being tracked.", s.sessions.load(Ordering::Relaxed) as f64);
+    metric("tally_storage_meta_bytes", "gauge", "Bytes on disk of the meta database.", state.meta.size_on_disk() as f64);
+    metric("tally_storage_rollup_bytes", "gauge", "Bytes on disk of all rollup partitions.", state.parts.size_on_disk() as f64);
+    metric("tally_uptime_seconds", "gauge", "Seconds since start.", state.started.elapsed().as_secs_f64());
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out))
+}
+
+/// `GET /api/v1/about`
+pub async fn about(state: State, _p: Principal) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(json!({
+        "product": "Tally",
+        "version": env!("CARGO_PKG_VERSION"),
+        "geoip": state.geo.about(),
+    })))
+}
+
+/// Branding for a request (per-host branding arrives with accounts).
+pub fn branding_json(_state: &State, _req: &HttpRequest) -> serde_json::Value {
+    json!({
+        "product_name": "Tally",
+        "accent_color": "#4f46e5",
+        "logo_url": null,
+        "favicon_url": null,
+        "support_contact": null,
+        "powered_by": true,
+    })
+}
+
+/// `GET /api/v1/branding` (public)
+pub async fn branding(state: State, req: HttpRequest) -> HttpResponse {
+    HttpResponse::Ok().json(branding_json(&state, &req))
+}
+
+/// `GET /branding.css`: the brand's colours as CSS variables (a file, so the CSP needs no inline styles).
+pub async fn branding_css(state: State, req: HttpRequest) -> HttpResponse {
+    let b = branding_json(&state, &req);
+    let accent = b["accent_color"].as_str().filter(|c| is_css_color(c)).unwrap_or("#4f46e5");
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(format!(":root{{--accent:{accent};}}\n"))
+}
+
+/// Only `#rgb`/`#rrggbb` colours reach CSS.
+pub fn is_css_color(c: &str) -> bool {
+    c.strip_prefix('#').is_some_and(|h| (h.len() == 3 || h.len() == 6) && h.chars().all(|x| x.is_ascii_hexdigit()))
+}
+
+/// What the server writes into `index.html` for first paint.
+pub fn branding_head(state: &State, req: &HttpRequest) -> BrandingHead {
+    let b = branding_json(state, req);
+    BrandingHead {
+        title: b["product_name"].as_str().unwrap_or("Tally").to_string(),
+        favicon_url: b["favicon_url"].as_str().unwrap_or("/assets/favicon.svg").to_string(),
+        meta_json: b.to_string(),
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(include_str!("../../../docs/openapi.json"))
+}

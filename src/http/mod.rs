@@ -1,0 +1,130 @@
+//! HTTP: the app factory, shared state, security headers, and the server runner.
+//!
+//! Handlers extract → parse into domain types → call store/ingest/query → map to a response.
+//! They never touch sled directly.
+
+pub mod api;
+pub mod auth;
+pub mod ingest;
+pub mod spa;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Server;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+
+use crate::auth::LoginThrottle;
+use crate::config::Config;
+use crate::geoip::GeoIp;
+use crate::ingest::dict::DimDict;
+use crate::ingest::enrich::Enricher;
+use crate::ingest::writer::Writer;
+use crate::store::{MetaStore, Partitions};
+
+/// Everything handlers share.
+pub struct AppState {
+    pub config: Config,
+    pub meta: MetaStore,
+    pub parts: Arc<Partitions>,
+    pub dict: Arc<DimDict>,
+    pub geo: Arc<GeoIp>,
+    pub enricher: Arc<Enricher>,
+    pub writer: Writer,
+    pub throttle: LoginThrottle,
+    pub started: Instant,
+    pub metrics: api::system::HttpMetrics,
+}
+
+/// Shared state as handlers receive it.
+pub type State = web::Data<AppState>;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(api::system::healthz))
+        .route("/metrics", web::get().to(api::system::metrics))
+        .route("/branding.css", web::get().to(api::system::branding_css))
+        .service(
+            web::scope("/api/v1")
+                .route("/ingest", web::post().to(ingest::ingest))
+                .route("/auth/login", web::post().to(auth::login))
+                .route("/auth/logout", web::post().to(auth::logout))
+                .route("/setup", web::post().to(auth::setup))
+                .route("/me", web::get().to(auth::me))
+                .route("/about", web::get().to(api::system::about))
+                .route("/branding", web::get().to(api::system::branding))
+                .route("/openapi.json", web::get().to(api::system::openapi))
+                .route("/servers", web::get().to(api::servers::list))
+                .route("/servers", web::post().to(api::servers::create))
+                .route("/servers/{id}", web::get().to(api::servers::get))
+                .route("/servers/{id}", web::delete().to(api::servers::delete))
+                .route("/live", web::get().to(api::stats::live))
+                .route("/streams", web::get().to(api::stats::streams))
+                .route("/stats/summary", web::get().to(api::stats::summary))
+                .route("/stats/timeseries", web::get().to(api::stats::timeseries))
+                .route("/stats/breakdown", web::get().to(api::stats::breakdown))
+                .route("/stats/daily", web::get().to(api::stats::daily))
+                .route("/stats/billing", web::get().to(api::stats::billing))
+                .default_service(web::to(api_not_found)),
+        )
+        .default_service(web::to(spa_fallback));
+}
+
+async fn api_not_found(req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({"error": {
+        "code": "not_found",
+        "message": format!("no API endpoint {} {}; see /api/v1/openapi.json", req.method(), req.path()),
+        "field": null
+    }}))
+}
+
+async fn spa_fallback(req: HttpRequest, state: State) -> HttpResponse {
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
+        return HttpResponse::MethodNotAllowed().finish();
+    }
+    let head = api::system::branding_head(&state, &req);
+    spa::serve(&req, head).await
+}
+
+/// Builds the security headers every response carries.
+fn security_headers(tls: bool) -> DefaultHeaders {
+    let mut h = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, spa::CSP))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"));
+    if tls {
+        h = h.add((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000")));
+    }
+    h
+}
+
+/// Starts the HTTP server on an already-bound listener (tests bind port 0).
+pub fn serve_plain(listener: TcpListener, state: State, workers: usize) -> std::io::Result<Server> {
+    let tls = false;
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                crate::error::ApiError::bad("invalid_path", err.to_string()).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                crate::error::ApiError::bad("invalid_query", err.to_string()).into()
+            }))
+            .wrap(security_headers(tls))
+            .wrap(Compress::default())
+            .configure(configure)
+    })
+    .workers(workers)
+    .client_request_timeout(Duration::from_secs(10))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .shutdown_timeout(10)
+    .disable_signals()
+    .listen(listener)?
+    .run())
+}

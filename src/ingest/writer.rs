@@ -1,0 +1,795 @@
+//! The writer: the single thread that owns aggregation state and storage writes.
+//!
+//! HTTP workers validate and enrich reports and push them into a bounded queue. The writer
+//! takes whatever is queued (group commit), checks for duplicates, appends the batch to the
+//! journal with one sync, applies it to in-memory state, then acknowledges every report in the
+//! batch. Every few seconds (or when a query asks for fresh data) a **checkpoint** folds the
+//! accumulated minute deltas into the rollup partitions at all resolutions, flushes them,
+//! writes a state snapshot and deletes the journal segment. Each partition records the last
+//! checkpoint it absorbed, so replay after a crash never counts anything twice.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use super::dict::DimDict;
+use super::enrich::{Enriched, HostSample, ViewerDims};
+use super::wal::{self, Wal, WalEntry};
+use crate::model::account::Id;
+use crate::model::hll::{Hll, StoredHll};
+use crate::model::rollup::{DimKey, DimStat, Dims, Resolution, Scalars, duration_bucket};
+use crate::model::series::SeriesInfo;
+use crate::store::partitions::{Class, Fold, PartitionId, Partitions};
+use crate::store::{MetaStore, StoreError, write_atomic};
+
+/// Result of one accepted (or duplicate) report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ack {
+    pub duplicate: bool,
+    pub streams: usize,
+    pub viewers: usize,
+}
+
+/// Why a report was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the writer queue is full")]
+    Busy,
+    #[error("the writer has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Job {
+    Report(Box<Enriched>, oneshot::Sender<Result<Ack, WriteError>>),
+    Sync(oneshot::Sender<Result<(), WriteError>>),
+    ForgetServer(Id),
+    ForgetAccount(Id, oneshot::Sender<Result<(), WriteError>>),
+    Shutdown(oneshot::Sender<Result<(), WriteError>>),
+}
+
+/// What the panel knows right now about one stream (from its server's latest report).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StreamLive {
+    pub viewers: u32,
+    pub publishing: Option<bool>,
+    pub ingress_kbps: Option<f64>,
+    pub bytes_out: u64,
+    pub last_seen: i64,
+}
+
+/// What the panel knows right now about one server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerLive {
+    pub account: Option<Id>,
+    pub last_report_at: i64,
+    pub interval_s: u32,
+    pub software: Option<String>,
+    pub version: Option<String>,
+    pub host: Option<HostSample>,
+    pub streams: HashMap<(String, String), StreamLive>,
+}
+
+impl ServerLive {
+    /// Viewers in the latest report.
+    pub fn viewers(&self) -> u64 {
+        self.streams.values().map(|s| s.viewers as u64).sum()
+    }
+
+    /// Outgoing bandwidth of the latest interval, bits per second.
+    pub fn bandwidth_bps(&self) -> f64 {
+        let bytes: u64 = self.streams.values().map(|s| s.bytes_out).sum();
+        bytes as f64 * 8.0 / self.interval_s.max(1) as f64
+    }
+}
+
+/// Live state shared with the query side.
+pub type Live = Arc<RwLock<HashMap<Id, ServerLive>>>;
+
+/// Counters exported on `/metrics`.
+#[derive(Default)]
+pub struct WriterStats {
+    pub reports: AtomicU64,
+    pub viewers: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected_busy: AtomicU64,
+    pub write_errors: AtomicU64,
+    pub queued_viewers: AtomicUsize,
+    pub commits: AtomicU64,
+    pub commit_us_total: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub checkpoint_us_last: AtomicU64,
+    pub sessions: AtomicUsize,
+}
+
+/// Handle used by HTTP workers to submit reports.
+#[derive(Clone)]
+pub struct Writer {
+    tx: SyncSender<Job>,
+    max_queued_viewers: usize,
+    pub stats: Arc<WriterStats>,
+    pub live: Live,
+}
+
+impl Writer {
+    /// Queues a report and waits until it is durable (or rejected).
+    pub async fn submit(&self, report: Enriched) -> Result<Ack, WriteError> {
+        let n = report.viewer_count().max(1);
+        let queued = self.stats.queued_viewers.fetch_add(n, Ordering::AcqRel);
+        if queued + n > self.max_queued_viewers && queued > 0 {
+            self.stats.queued_viewers.fetch_sub(n, Ordering::AcqRel);
+            self.stats.rejected_busy.fetch_add(1, Ordering::Relaxed);
+            return Err(WriteError::Busy);
+        }
+        let (tx, rx) = oneshot::channel();
+        match self.tx.try_send(Job::Report(Box::new(report), tx)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.stats.queued_viewers.fetch_sub(n, Ordering::AcqRel);
+                self.stats.rejected_busy.fetch_add(1, Ordering::Relaxed);
+                return Err(WriteError::Busy);
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.stats.queued_viewers.fetch_sub(n, Ordering::AcqRel);
+                return Err(WriteError::Stopped);
+            }
+        }
+        rx.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// Waits until everything acknowledged so far is visible to queries.
+    pub async fn sync(&self) -> Result<(), WriteError> {
+        let (tx, rx) = oneshot::channel();
+        self.send_blocking_free(Job::Sync(tx))?;
+        rx.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// Drops live state of a deleted server.
+    pub fn forget_server(&self, server: Id) {
+        let _ = self.send_blocking_free(Job::ForgetServer(server));
+    }
+
+    /// Drops every trace of an account from writer state (erasure).
+    pub async fn forget_account(&self, account: Id) -> Result<(), WriteError> {
+        let (tx, rx) = oneshot::channel();
+        self.send_blocking_free(Job::ForgetAccount(account, tx))?;
+        rx.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// Final checkpoint and stop.
+    pub async fn shutdown(&self) -> Result<(), WriteError> {
+        let (tx, rx) = oneshot::channel();
+        self.send_blocking_free(Job::Shutdown(tx))?;
+        rx.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    fn send_blocking_free(&self, job: Job) -> Result<(), WriteError> {
+        // Control messages may wait briefly for room; they are rare and small.
+        let mut job = job;
+        for _ in 0..2000 {
+            match self.tx.try_send(job) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(j)) => {
+                    job = j;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(WriteError::Stopped),
+            }
+        }
+        Err(WriteError::Busy)
+    }
+}
+
+/// A viewer session being tracked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    account: Id,
+    server: Id,
+    app: String,
+    stream: String,
+    dims: ViewerDims,
+    last_seconds: u64,
+    last_time: i64,
+    ended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct StreamMinute {
+    account: Id,
+    server: Id,
+    app: String,
+    stream: String,
+    minute: i64,
+}
+
+#[derive(Default)]
+struct Delta {
+    scalars: Scalars,
+    dims: Dims,
+}
+
+/// Everything accumulated since the last checkpoint.
+#[derive(Default)]
+struct Pending {
+    streams: HashMap<StreamMinute, Delta>,
+    hosts: HashMap<(Id, Id, i64), Scalars>,
+    peaks: HashMap<(Id, u64, i64), u32>,
+    series: HashMap<(Id, u64), SeriesInfo>,
+    uniq: HashMap<StreamMinute, Hll>,
+    dedupe: Vec<(Id, u64, i64)>,
+    dedupe_set: HashSet<(Id, u64)>,
+    dims: Vec<(u32, String)>,
+    dirty: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot {
+    checkpoint: u64,
+    sessions: Vec<(u64, Session)>,
+    live: Vec<(Id, ServerLive)>,
+    concurrent: Vec<((Id, u64), i64)>,
+}
+
+struct State {
+    dir: PathBuf,
+    meta: MetaStore,
+    parts: Arc<Partitions>,
+    dict: Arc<DimDict>,
+    live: Live,
+    stats: Arc<WriterStats>,
+    wal: Wal,
+    checkpoint: u64,
+    sessions: HashMap<u64, Session>,
+    concurrent: HashMap<(Id, u64), i64>,
+    pending: Pending,
+    /// Dictionary entries whose journal append failed; logged with the next batch.
+    retry_dims: Vec<(u32, String)>,
+    last_checkpoint: Instant,
+}
+
+/// Writer settings.
+pub struct WriterConfig {
+    pub data_dir: PathBuf,
+    pub max_queued_viewers: usize,
+    pub checkpoint_every: Duration,
+}
+
+fn snapshot_path(dir: &Path) -> PathBuf {
+    dir.join("state").join("checkpoint.bin")
+}
+
+/// Starts the writer thread after recovering state from the snapshot and the journal.
+pub fn start(
+    cfg: WriterConfig,
+    meta: MetaStore,
+    parts: Arc<Partitions>,
+    dict: Arc<DimDict>,
+) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
+    let live: Live = Arc::new(RwLock::new(HashMap::new()));
+    let stats = Arc::new(WriterStats::default());
+    let mut state = State::recover(&cfg.data_dir, meta, parts, dict, live.clone(), stats.clone())?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+    let every = cfg.checkpoint_every;
+    let handle = std::thread::Builder::new()
+        .name("tally-writer".into())
+        .spawn(move || state.run(rx, every))
+        .map_err(StoreError::Io)?;
+    Ok((Writer { tx, max_queued_viewers: cfg.max_queued_viewers, stats, live }, handle))
+}
+
+impl State {
+    fn recover(
+        dir: &Path,
+        meta: MetaStore,
+        parts: Arc<Partitions>,
+        dict: Arc<DimDict>,
+        live: Live,
+        stats: Arc<WriterStats>,
+    ) -> Result<State, StoreError> {
+        let wal_dir = dir.join("wal");
+        let mut checkpoint = 0;
+        let mut sessions = HashMap::new();
+        let mut concurrent = HashMap::new();
+        match std::fs::read(snapshot_path(dir)) {
+            Ok(bytes) => {
+                let snap: Snapshot = crate::store::codec::decode(&bytes)?;
+                checkpoint = snap.checkpoint;
+                sessions = snap.sessions.into_iter().collect();
+                concurrent = snap.concurrent.into_iter().collect();
+                *live.write() = snap.live.into_iter().collect();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(crate::store::io_error(e)),
+        }
+        let segments: Vec<u64> = wal::segments(&wal_dir)?.into_iter().filter(|s| *s > checkpoint).collect();
+        let last = segments.last().copied();
+        let mut state = State {
+            dir: dir.to_path_buf(),
+            meta,
+            parts,
+            dict,
+            live,
+            stats,
+            wal: Wal::open(&wal_dir, last.unwrap_or(checkpoint + 1))?,
+            checkpoint,
+            sessions,
+            concurrent,
+            pending: Pending::default(),
+            retry_dims: Vec::new(),
+            last_checkpoint: Instant::now(),
+        };
+        let mut replayed = 0usize;
+        for seq in &segments {
+            for entry in wal::read_segment(&wal_dir, *seq)? {
+                match entry {
+                    WalEntry::Dims(d) => {
+                        state.dict.restore(&d);
+                        state.pending.dims.extend(d);
+                    }
+                    WalEntry::Report(r) => {
+                        state.apply(&r);
+                        replayed += 1;
+                    }
+                }
+            }
+        }
+        if replayed > 0 || segments.len() > 1 {
+            tracing::info!(reports = replayed, segments = segments.len(), "replayed the ingest journal");
+            state.pending.dirty = true;
+            state.checkpoint_now(crate::now())?;
+        }
+        state.stats.sessions.store(state.sessions.len(), Ordering::Relaxed);
+        Ok(state)
+    }
+
+    fn run(&mut self, rx: Receiver<Job>, every: Duration) {
+        let mut batch: Vec<Job> = Vec::with_capacity(512);
+        loop {
+            let wait = every.saturating_sub(self.last_checkpoint.elapsed()).max(Duration::from_millis(5));
+            match rx.recv_timeout(wait) {
+                Ok(job) => batch.push(job),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.checkpoint_now(crate::now());
+                    return;
+                }
+            }
+            while batch.len() < 512 {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            let mut stop = None;
+            let mut syncs = Vec::new();
+            let mut reports = Vec::new();
+            for job in batch.drain(..) {
+                match job {
+                    Job::Report(r, ack) => reports.push((r, ack)),
+                    Job::Sync(ack) => syncs.push(ack),
+                    Job::ForgetServer(id) => {
+                        self.live.write().remove(&id);
+                    }
+                    Job::ForgetAccount(account, ack) => {
+                        let res = self.forget_account(account);
+                        let _ = ack.send(res);
+                    }
+                    Job::Shutdown(ack) => stop = Some(ack),
+                }
+            }
+            if !reports.is_empty() {
+                self.commit(reports);
+            }
+            let due = self.pending.dirty && self.last_checkpoint.elapsed() >= every;
+            if due || (!syncs.is_empty() && self.pending.dirty) || stop.is_some() {
+                let res = self.checkpoint_now(crate::now());
+                if let Err(e) = &res {
+                    tracing::error!(error = %e, "checkpoint failed; will retry");
+                    self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                for ack in syncs.drain(..) {
+                    let _ = ack.send(res.as_ref().map(|_| ()).map_err(|e| WriteError::Store(StoreError::Sled(e.to_string()))));
+                }
+            } else {
+                for ack in syncs.drain(..) {
+                    let _ = ack.send(Ok(()));
+                }
+            }
+            if self.last_checkpoint.elapsed() >= every {
+                self.parts.close_idle(Duration::from_secs(60));
+                self.last_checkpoint = Instant::now();
+            }
+            if let Some(ack) = stop {
+                let res = self.checkpoint_now(crate::now()).map_err(WriteError::Store);
+                let _ = ack.send(res);
+                return;
+            }
+        }
+    }
+
+    fn commit(&mut self, reports: Vec<(Box<Enriched>, oneshot::Sender<Result<Ack, WriteError>>)>) {
+        let started = Instant::now();
+        let mut accepted = Vec::with_capacity(reports.len());
+        let mut entries = Vec::with_capacity(reports.len() + 1);
+        let mut dims = std::mem::take(&mut self.retry_dims);
+        dims.extend(self.dict.take_unlogged());
+        if !dims.is_empty() {
+            entries.push(WalEntry::Dims(dims.clone()));
+        }
+        let mut batch_ids = HashSet::new();
+        for (r, ack) in reports {
+            let n = r.viewer_count().max(1);
+            self.stats.queued_viewers.fetch_sub(n, Ordering::AcqRel);
+            let key = (r.server, r.report_hash);
+            let dup = self.pending.dedupe_set.contains(&key)
+                || batch_ids.contains(&key)
+                || self.meta.seen_report(r.server, r.report_hash).unwrap_or(false);
+            let info = Ack { duplicate: dup, streams: r.streams.len(), viewers: r.viewer_count() };
+            if dup {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                let _ = ack.send(Ok(info));
+                continue;
+            }
+            batch_ids.insert(key);
+            entries.push(WalEntry::Report(*r));
+            accepted.push((info, ack));
+        }
+        if accepted.is_empty() && dims.is_empty() {
+            return;
+        }
+        if let Err(e) = self.wal.append(&entries) {
+            self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "journal append failed; reports rejected");
+            for (_, ack) in accepted {
+                let _ = ack.send(Err(WriteError::Store(match &e {
+                    StoreError::NoSpace => StoreError::NoSpace,
+                    other => StoreError::Sled(other.to_string()),
+                })));
+            }
+            // The dictionary entries must reach the journal with the next batch.
+            self.retry_dims = dims;
+            return;
+        }
+        self.pending.dims.extend(dims);
+        for entry in &entries {
+            if let WalEntry::Report(r) = entry {
+                self.apply(r);
+            }
+        }
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats.commit_us_total.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats.sessions.store(self.sessions.len(), Ordering::Relaxed);
+        for (info, ack) in accepted {
+            self.stats.reports.fetch_add(1, Ordering::Relaxed);
+            self.stats.viewers.fetch_add(info.viewers as u64, Ordering::Relaxed);
+            let _ = ack.send(Ok(info));
+        }
+    }
+
+    /// Applies one durable report to in-memory state. Deterministic: replay gives the same result.
+    fn apply(&mut self, r: &Enriched) {
+        let p = &mut self.pending;
+        p.dirty = true;
+        p.dedupe.push((r.server, r.report_hash, r.time));
+        p.dedupe_set.insert((r.server, r.report_hash));
+        let minute = Resolution::Minute.bucket(r.time - 1);
+        let day = Resolution::Day.bucket(r.time - 1);
+        let interval = r.interval_s.max(1) as u64;
+        let mut live = self.live.write();
+        let srv = live.entry(r.server).or_default();
+        srv.account = Some(r.account);
+        let is_latest = r.time >= srv.last_report_at;
+        let mut new_counts: HashMap<(String, String), StreamLive> = HashMap::new();
+        for s in &r.streams {
+            let key = StreamMinute {
+                account: r.account,
+                server: r.server,
+                app: s.app.clone(),
+                stream: s.stream.clone(),
+                minute,
+            };
+            let prev_publishing = srv.streams.get(&(s.app.clone(), s.stream.clone())).and_then(|l| l.publishing);
+            let d = p.streams.entry(key.clone()).or_default();
+            let n = s.viewers.len() as u64;
+            d.scalars.viewer_seconds += n * interval;
+            d.scalars.bytes_in += s.ingress_bytes;
+            if let Some(k) = s.ingress_kbps {
+                d.scalars.ingress_samples += 1;
+                d.scalars.ingress_kbps_sum += k;
+                d.scalars.ingress_kbps_max = d.scalars.ingress_kbps_max.max(k);
+            }
+            if is_latest {
+                match (prev_publishing, s.publishing) {
+                    (Some(false) | None, Some(true)) => d.scalars.publish_up += 1,
+                    (Some(true), Some(false)) => d.scalars.publish_down += 1,
+                    _ => {}
+                }
+            }
+            let mut bytes_out = 0u64;
+            for v in &s.viewers {
+                bytes_out += v.bytes;
+                let mut stat = DimStat { viewer_seconds: interval, bytes_out: v.bytes, ..Default::default() };
+                let mut ended_secs = None;
+                match self.sessions.get_mut(&v.session) {
+                    Some(sess) => {
+                        if v.seconds > sess.last_seconds {
+                            stat.view_time_s = v.seconds - sess.last_seconds;
+                            sess.last_seconds = v.seconds;
+                        }
+                        sess.last_time = sess.last_time.max(r.time);
+                        if v.ended && !sess.ended {
+                            sess.ended = true;
+                            ended_secs = Some(sess.last_seconds);
+                        }
+                    }
+                    None => {
+                        stat.views = 1;
+                        stat.view_time_s = v.seconds;
+                        self.sessions.insert(
+                            v.session,
+                            Session {
+                                account: r.account,
+                                server: r.server,
+                                app: s.app.clone(),
+                                stream: s.stream.clone(),
+                                dims: v.dims,
+                                last_seconds: v.seconds,
+                                last_time: r.time,
+                                ended: v.ended,
+                            },
+                        );
+                        if v.ended {
+                            ended_secs = Some(v.seconds);
+                        }
+                    }
+                }
+                d.scalars.views += stat.views;
+                d.scalars.view_time_s += stat.view_time_s;
+                add_dims(&mut d.dims, &v.dims, stat);
+                if let Some(secs) = ended_secs {
+                    d.dims.add(DimKey::Duration(duration_bucket(secs)), DimStat { views: 1, ..Default::default() });
+                }
+                p.uniq.entry(StreamMinute { minute: day, ..key.clone() }).or_default().insert_hash(v.uniq);
+            }
+            d.scalars.bytes_out += bytes_out;
+            let e = new_counts.entry((s.app.clone(), s.stream.clone())).or_default();
+            e.viewers += s.viewers.len() as u32;
+            e.bytes_out += bytes_out;
+            e.publishing = s.publishing.or(e.publishing);
+            e.ingress_kbps = s.ingress_kbps.or(e.ingress_kbps);
+            e.last_seen = r.time;
+        }
+        if let Some(h) = &r.host {
+            let hs = p.hosts.entry((r.account, r.server, minute)).or_default();
+            hs.host_samples += 1;
+            let cpu = h.cpu_pct.unwrap_or(0.0);
+            hs.cpu_sum += cpu;
+            hs.cpu_max = hs.cpu_max.max(cpu);
+            let ram = h.ram_used_bytes.unwrap_or(0);
+            hs.ram_used_sum += ram;
+            hs.ram_used_max = hs.ram_used_max.max(ram);
+            hs.ram_total = hs.ram_total.max(h.ram_total_bytes.unwrap_or(0));
+            hs.net_in_bytes += h.net_in_bytes.unwrap_or(0);
+            hs.net_out_bytes += h.net_out_bytes.unwrap_or(0);
+        }
+        // Concurrent viewers: a filter's peak is the peak of the sum over servers, so keep the
+        // running sum per series and sample it at every report instant.
+        let mut touched: HashSet<u64> = HashSet::new();
+        if is_latest {
+            let mut keys: HashSet<(String, String)> = srv.streams.keys().cloned().collect();
+            keys.extend(new_counts.keys().cloned());
+            for k in keys {
+                let old = srv.streams.get(&k).map_or(0, |l| l.viewers) as i64;
+                let new = new_counts.get(&k).map_or(0, |l| l.viewers) as i64;
+                for info in SeriesInfo::scopes(r.server, &k.0, &k.1) {
+                    let id = info.id();
+                    *self.concurrent.entry((r.account, id)).or_default() += new - old;
+                    if touched.insert(id) {
+                        p.series.entry((r.account, id)).or_insert(info);
+                    }
+                }
+            }
+            for id in &touched {
+                let c = self.concurrent.get(&(r.account, *id)).copied().unwrap_or(0).max(0) as u32;
+                let peak = p.peaks.entry((r.account, *id, minute)).or_default();
+                *peak = (*peak).max(c);
+            }
+            srv.last_report_at = r.time;
+            srv.interval_s = r.interval_s;
+            if r.software.is_some() {
+                srv.software = r.software.clone();
+            }
+            if r.version.is_some() {
+                srv.version = r.version.clone();
+            }
+            if r.host.is_some() {
+                srv.host = r.host.clone();
+            }
+            srv.streams = new_counts;
+        } else {
+            // A late (back-filled) report: its own counts are a lower bound of each peak.
+            let mut sums: HashMap<u64, (SeriesInfo, u32)> = HashMap::new();
+            for ((app, stream), l) in &new_counts {
+                for info in SeriesInfo::scopes(r.server, app, stream) {
+                    let e = sums.entry(info.id()).or_insert((info, 0));
+                    e.1 += l.viewers;
+                }
+            }
+            for (id, (info, c)) in sums {
+                p.series.entry((r.account, id)).or_insert(info);
+                let peak = p.peaks.entry((r.account, id, minute)).or_default();
+                *peak = (*peak).max(c);
+            }
+        }
+    }
+
+    /// Ends sessions that stopped appearing; drops tombstones of ended ones.
+    fn sweep_sessions(&mut self, now: i64) {
+        let live = self.live.read();
+        let mut ended = Vec::new();
+        self.sessions.retain(|_, s| {
+            let latest = live.get(&s.server).map_or(s.last_time, |l| l.last_report_at);
+            let gap = live.get(&s.server).map_or(30, |l| l.interval_s as i64).max(30) * 3;
+            if s.ended {
+                return s.last_time > latest - 3600 && s.last_time > now - 3600;
+            }
+            if s.last_time < latest - gap || s.last_time < now - 900 {
+                ended.push(s.clone());
+                return false;
+            }
+            true
+        });
+        drop(live);
+        for s in ended {
+            let key = StreamMinute {
+                account: s.account,
+                server: s.server,
+                app: s.app,
+                stream: s.stream,
+                minute: Resolution::Minute.bucket(s.last_time - 1),
+            };
+            self.pending.dirty = true;
+            self.pending
+                .streams
+                .entry(key)
+                .or_default()
+                .dims
+                .add(DimKey::Duration(duration_bucket(s.last_seconds)), DimStat { views: 1, ..Default::default() });
+        }
+    }
+
+    fn checkpoint_now(&mut self, now: i64) -> Result<(), StoreError> {
+        let started = Instant::now();
+        self.sweep_sessions(now);
+        if !self.pending.dirty {
+            self.last_checkpoint = Instant::now();
+            return Ok(());
+        }
+        let id = self.wal.segment();
+        let pending = std::mem::take(&mut self.pending);
+        let folds = build_folds(&pending);
+        for (pid, fold) in &folds {
+            if fold.is_empty() {
+                continue;
+            }
+            let Some(part) = self.parts.get(pid, true)? else { continue };
+            if part.applied()? >= id {
+                continue;
+            }
+            part.apply(id, fold)?;
+            part.flush()?;
+        }
+        self.meta.put_dims(&pending.dims)?;
+        self.meta.remember_reports(&pending.dedupe)?;
+        self.meta.flush()?;
+        let snap = Snapshot {
+            checkpoint: id,
+            sessions: self.sessions.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            live: self.live.read().iter().map(|(k, v)| (*k, v.clone())).collect(),
+            concurrent: self.concurrent.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (*k, *v)).collect(),
+        };
+        write_atomic(&snapshot_path(&self.dir), &crate::store::codec::encode(&snap)?)?;
+        self.checkpoint = id;
+        self.wal.rotate(id + 1)?;
+        self.wal.delete_through(id)?;
+        self.last_checkpoint = Instant::now();
+        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+        self.stats.checkpoint_us_last.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn forget_account(&mut self, account: Id) -> Result<(), WriteError> {
+        self.checkpoint_now(crate::now())?;
+        self.sessions.retain(|_, s| s.account != account);
+        self.concurrent.retain(|(a, _), _| *a != account);
+        self.live.write().retain(|_, l| l.account != Some(account));
+        self.pending.dirty = true;
+        // A checkpoint rewrites the snapshot without the account's sessions and names.
+        self.checkpoint_now(crate::now())?;
+        Ok(())
+    }
+}
+
+fn add_dims(dims: &mut Dims, v: &ViewerDims, stat: DimStat) {
+    if v.country != [0, 0] {
+        dims.add(DimKey::Country(v.country), stat);
+    }
+    if v.region != 0 {
+        dims.add(DimKey::Region(v.region), stat);
+    }
+    if v.city != 0 {
+        dims.add(DimKey::City(v.city), stat);
+    }
+    if v.asn != 0 {
+        dims.add(DimKey::Asn(v.asn, v.asn_org), stat);
+    }
+    dims.add(DimKey::Protocol(v.protocol), stat);
+    dims.add(DimKey::Player(v.player), stat);
+    dims.add(DimKey::Device(v.device), stat);
+}
+
+/// Spreads minute deltas over every scope and resolution, grouped by target partition.
+fn build_folds(p: &Pending) -> HashMap<PartitionId, Fold> {
+    let mut folds: HashMap<PartitionId, Fold> = HashMap::new();
+    for (k, d) in &p.streams {
+        let scalars = Scalars { peak_viewers: 0, ..d.scalars.clone() };
+        for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
+            let id = info.id();
+            for res in Resolution::ALL {
+                let pid = PartitionId::at(k.account, Class::Rollup(res), k.minute);
+                let fold = folds.entry(pid).or_default();
+                let bucket = res.bucket(k.minute);
+                fold.scalars.entry((id, bucket)).or_default().merge(&scalars);
+                if !d.dims.0.is_empty() {
+                    fold.dims.entry((id, bucket)).or_default().merge(&d.dims);
+                }
+                fold.series.entry(id).or_insert_with(|| info.clone());
+            }
+        }
+    }
+    for ((account, server, minute), h) in &p.hosts {
+        for info in [SeriesInfo::total(), SeriesInfo::server(*server)] {
+            let id = info.id();
+            for res in Resolution::ALL {
+                let pid = PartitionId::at(*account, Class::Rollup(res), *minute);
+                let fold = folds.entry(pid).or_default();
+                fold.scalars.entry((id, res.bucket(*minute))).or_default().merge(h);
+                fold.series.entry(id).or_insert_with(|| info.clone());
+            }
+        }
+    }
+    for ((account, id, minute), peak) in &p.peaks {
+        for res in Resolution::ALL {
+            let pid = PartitionId::at(*account, Class::Rollup(res), *minute);
+            let fold = folds.entry(pid).or_default();
+            let s = fold.scalars.entry((*id, res.bucket(*minute))).or_default();
+            s.peak_viewers = s.peak_viewers.max(*peak);
+            if let Some(info) = p.series.get(&(*account, *id)) {
+                fold.series.entry(*id).or_insert_with(|| info.clone());
+            }
+        }
+    }
+    for (k, hll) in &p.uniq {
+        let pid = PartitionId::at(k.account, Class::Sketch, k.minute);
+        let fold = folds.entry(pid).or_default();
+        for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
+            let id = info.id();
+            fold.hll.entry((id, k.minute)).or_default().merge(hll);
+            fold.series.entry(id).or_insert_with(|| info.clone());
+        }
+    }
+    folds
+}
+
+/// Decodes a stored sketch (used by queries).
+pub fn sketch(stored: &StoredHll) -> Hll {
+    Hll::from_stored(stored)
+}

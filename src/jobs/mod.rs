@@ -1,0 +1,61 @@
+//! Scheduled jobs (tokio-cron-scheduler, six-field cron expressions in UTC): salt destruction,
+//! GeoIP reload, report-id and login-session expiry.
+//!
+//! Only cron-expression jobs are used: repeated jobs can stop firing under load in the current
+//! tokio-cron-scheduler release (mvniekerk/tokio-cron-scheduler#113).
+
+use std::sync::Arc;
+
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::http::State;
+use crate::ingest::salt::Salts;
+
+/// How long report ids are remembered for de-duplication.
+pub const DEDUPE_DAYS: i64 = 14;
+
+/// Starts the scheduler with the instance's jobs.
+pub async fn start(state: State, salts: Arc<Salts>) -> anyhow::Result<Option<JobScheduler>> {
+    let sched = JobScheduler::new().await?;
+    let st = state.clone();
+    sched
+        .add(Job::new_async("0 * * * * *", move |_id, _l| {
+            let salts = salts.clone();
+            let st = st.clone();
+            Box::pin(async move {
+                let _ = tokio::task::spawn_blocking(move || {
+                    let today = crate::now().div_euclid(86_400) * 86_400;
+                    match salts.destroy_before(today) {
+                        Ok(n) if n > 0 => tracing::info!(salts = n, "destroyed the salts of closed days"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "could not destroy old salts"),
+                    }
+                    if let Err(e) = st.geo.reload_if_changed() {
+                        tracing::error!(error = %e, "GeoIP reload failed; keeping the previous database");
+                    }
+                })
+                .await;
+            })
+        })?)
+        .await?;
+    let st = state.clone();
+    sched
+        .add(Job::new_async("0 41 * * * *", move |_id, _l| {
+            let st = st.clone();
+            Box::pin(async move {
+                let _ = tokio::task::spawn_blocking(move || {
+                    let now = crate::now();
+                    if let Err(e) = st.meta.forget_reports_before(now - DEDUPE_DAYS * 86_400) {
+                        tracing::error!(error = %e, "could not expire report ids");
+                    }
+                    if let Err(e) = st.meta.purge_login_sessions(now) {
+                        tracing::error!(error = %e, "could not expire login sessions");
+                    }
+                })
+                .await;
+            })
+        })?)
+        .await?;
+    sched.start().await?;
+    Ok(Some(sched))
+}

@@ -1,0 +1,322 @@
+//! Operator entry points: `serve` (start-up and shutdown of the panel), `user …`, `check`.
+//! Start-up errors say what failed and what to do; they are reported before anything listens.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use anyhow::{Context, bail};
+
+use crate::cli::UserCommand;
+use crate::config::{Config, ServeArgs};
+use crate::geoip::{GeoIp, GeoIpConfig};
+use crate::http::AppState;
+use crate::ingest::dict::DimDict;
+use crate::ingest::enrich::Enricher;
+use crate::ingest::salt::Salts;
+use crate::ingest::useragent::UserAgents;
+use crate::ingest::writer::{self, WriterConfig};
+use crate::model::account::Role;
+use crate::store::{MetaStore, Partitions};
+
+/// Creates the data directory with owner-and-group-only permissions.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o750));
+    }
+    Ok(())
+}
+
+/// `tally serve`
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(&args)?;
+    crate::init_logging(config.log_format, &config.log_level);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    actix_web::rt::System::new().block_on(serve_async(config))
+}
+
+async fn serve_async(config: Config) -> anyhow::Result<()> {
+    let data = config.data_dir.clone();
+    prepare_data_dir(&data)?;
+    let meta = MetaStore::open(&data.join("meta"), config.cache_bytes)
+        .with_context(|| format!("cannot open storage in {}", data.display()))?;
+    let geo = Arc::new(
+        GeoIp::open(&GeoIpConfig { city: config.geoip_city.clone(), asn: config.geoip_asn.clone() })
+            .context("GeoIP databases could not be loaded")?,
+    );
+    let ua = Arc::new(UserAgents::new().map_err(|e| anyhow::anyhow!("user-agent parser: {e}"))?);
+    let dict = Arc::new(DimDict::from_entries(meta.dims()?));
+    let salts = Arc::new(Salts::new(data.join("salts")));
+    let today = crate::now().div_euclid(86_400) * 86_400;
+    salts.destroy_before(today)?;
+    let parts = Arc::new(Partitions::new(data.join("stats"), config.cache_bytes));
+    let (writer, writer_thread) = writer::start(
+        WriterConfig {
+            data_dir: data.clone(),
+            max_queued_viewers: config.queue_viewers,
+            checkpoint_every: Duration::from_secs(2),
+        },
+        meta.clone(),
+        parts.clone(),
+        dict.clone(),
+    )
+    .context("cannot recover the ingest journal")?;
+    let secret = meta.instance_secret("session_key")?;
+    let enricher = Arc::new(Enricher::new(geo.clone(), ua, dict.clone(), salts.clone(), &secret));
+    ensure_first_admin(&meta, &config).await?;
+    let listener = TcpListener::bind(config.listen).with_context(|| {
+        format!("cannot listen on {} (is another program using it? choose another with --listen)", config.listen)
+    })?;
+    let local = listener.local_addr()?;
+    let state = web::Data::new(AppState {
+        config: config.clone(),
+        meta: meta.clone(),
+        parts: parts.clone(),
+        dict,
+        geo: geo.clone(),
+        enricher,
+        writer: writer.clone(),
+        throttle: Default::default(),
+        started: Instant::now(),
+        metrics: Default::default(),
+    });
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+    let server = crate::http::serve_plain(listener, state.clone(), workers)?;
+    let handle = server.handle();
+    let scheduler = crate::jobs::start(state.clone(), salts).await?;
+    tracing::info!(url = %format!("http://{local}"), data_dir = %data.display(), "tally listening");
+    let server_task = actix_web::rt::spawn(server);
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing requests and writing a checkpoint");
+    handle.stop(true).await;
+    let _ = server_task.await;
+    if let Some(mut s) = scheduler {
+        let _ = s.shutdown().await;
+    }
+    writer.shutdown().await.context("final checkpoint failed")?;
+    let _ = writer_thread.join();
+    meta.flush()?;
+    parts.flush_all()?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn ensure_first_admin(meta: &MetaStore, config: &Config) -> anyhow::Result<()> {
+    if meta.has_users()? {
+        return Ok(());
+    }
+    let email = std::env::var("TALLY_ADMIN_EMAIL").ok().filter(|s| !s.trim().is_empty());
+    let password = std::env::var("TALLY_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
+    match (email, password) {
+        (Some(email), Some(password)) => {
+            let email = crate::http::auth::normalize_email(&email).map_err(|m| anyhow::anyhow!("TALLY_ADMIN_EMAIL: {m}"))?;
+            crate::auth::check_password_policy(&password).map_err(|m| anyhow::anyhow!("TALLY_ADMIN_PASSWORD: {m}"))?;
+            let hash = actix_web::web::block(move || crate::auth::hash_password(&password))
+                .await?
+                .map_err(|e| anyhow::anyhow!(e))?;
+            crate::create_first_admin(meta, &email, hash, "Default")?;
+            tracing::info!(email = %email, "first admin created from TALLY_ADMIN_EMAIL");
+        }
+        _ => {
+            let token = crate::auth::new_token("setup_");
+            meta.set_setting("setup_token_hash", &crate::auth::token_hash(&token))?;
+            meta.flush()?;
+            // The link is the only way in on a fresh instance, so it must reach the operator;
+            // it is single-use and dies with the first account.
+            tracing::warn!(
+                "no users yet: open {}/setup?token={token} to create the first admin (one-time link), \
+                 or restart with TALLY_ADMIN_EMAIL and TALLY_ADMIN_PASSWORD set",
+                config.base_url()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn open_meta_offline(data_dir: &Path) -> anyhow::Result<MetaStore> {
+    if !data_dir.join("meta").exists() {
+        bail!("{} holds no Tally data; pass --data-dir (or TALLY_DATA_DIR) of your instance", data_dir.display());
+    }
+    MetaStore::open(&data_dir.join("meta"), 8 << 20).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_string();
+        crate::auth::check_password_policy(&pw).map_err(|m| anyhow::anyhow!(m))?;
+        Ok((pw, false))
+    } else {
+        Ok((crate::auth::generate_password(), true))
+    }
+}
+
+/// `tally user …`
+pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::List { data_dir } => {
+            let meta = open_meta_offline(&data_dir)?;
+            let accounts = meta.accounts()?;
+            println!("{:<16}  {:<32}  {:<8}  {:<8}  account", "id", "email", "role", "operator");
+            for u in meta.users()? {
+                let acc = accounts.iter().find(|a| a.id == u.account_id).map_or("?", |a| a.name.as_str());
+                println!("{:<16}  {:<32}  {:<8}  {:<8}  {acc}", u.id, u.email, u.role.as_str(), if u.operator { "yes" } else { "" });
+            }
+            Ok(())
+        }
+        UserCommand::Add { email, role, password_stdin, operator, data_dir } => {
+            let meta = open_meta_offline(&data_dir)?;
+            let email = crate::http::auth::normalize_email(&email).map_err(|m| anyhow::anyhow!(m))?;
+            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be owner, admin, viewer or billing"))?;
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = crate::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            let user = match meta.accounts()?.first() {
+                None => crate::create_first_admin(&meta, &email, hash, "Default")?.0,
+                Some(account) => {
+                    let user = crate::model::account::User {
+                        id: crate::model::account::Id::random(),
+                        account_id: account.id,
+                        email: email.clone(),
+                        name: String::new(),
+                        role,
+                        operator,
+                        password_hash: hash,
+                        created_at: crate::now(),
+                    };
+                    if !meta.insert_user(&user)? {
+                        bail!("a user with e-mail {email} already exists; use `tally user reset-password`");
+                    }
+                    user
+                }
+            };
+            meta.flush()?;
+            println!("added {} ({})", user.email, user.role.as_str());
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        UserCommand::ResetPassword { email, password_stdin, data_dir } => {
+            let meta = open_meta_offline(&data_dir)?;
+            let mut user = meta
+                .user_by_email(&email.trim().to_lowercase())?
+                .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}; `tally user list` shows them"))?;
+            let (password, generated) = read_password(password_stdin)?;
+            user.password_hash = crate::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            meta.update_user(&user)?;
+            meta.flush()?;
+            println!("password of {} changed", user.email);
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `tally check`: exit 0 when everything looks healthy.
+pub fn check(args: ServeArgs) -> anyhow::Result<()> {
+    let mut problems = 0;
+    let mut report = |ok: bool, what: &str, detail: String| {
+        println!("{} {what}: {detail}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            problems += 1;
+        }
+    };
+    let config = match Config::resolve(&args) {
+        Ok(c) => {
+            report(true, "configuration", "valid".into());
+            c
+        }
+        Err(e) => {
+            report(false, "configuration", e.to_string());
+            bail!("1 problem found");
+        }
+    };
+    let data = &config.data_dir;
+    match std::fs::metadata(data) {
+        Ok(m) if m.is_dir() => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = m.permissions().mode() & 0o777;
+                report(mode & 0o007 == 0, "data directory permissions", format!("{} is {mode:o} (want no access for others)", data.display()));
+            }
+        }
+        Ok(_) => report(false, "data directory", format!("{} is not a directory", data.display())),
+        Err(e) => report(false, "data directory", format!("{}: {e}", data.display())),
+    }
+    if data.join("meta").exists() {
+        match MetaStore::open(&data.join("meta"), 8 << 20) {
+            Ok(meta) => {
+                report(true, "storage", format!("schema {} opens; {} users", crate::store::migrations::CURRENT, meta.users().map(|u| u.len()).unwrap_or(0)));
+                let parts = Partitions::new(data.join("stats"), 8 << 20);
+                let mut bad = Vec::new();
+                let mut n = 0;
+                for account in parts.accounts() {
+                    for class in crate::store::partitions::Class::ALL {
+                        for pid in parts.list(account, class) {
+                            n += 1;
+                            if let Err(e) = parts.get(&pid, false) {
+                                bad.push(format!("{}: {e}", parts.dir(&pid).display()));
+                            }
+                        }
+                    }
+                }
+                report(bad.is_empty(), "rollup partitions", if bad.is_empty() { format!("{n} open cleanly") } else { bad.join("; ") });
+            }
+            Err(crate::store::StoreError::Locked(_)) => report(true, "storage", "in use by a running tally serve (not inspected)".into()),
+            Err(e) => report(false, "storage", e.to_string()),
+        }
+    } else {
+        report(true, "storage", "not created yet (first start creates it)".into());
+    }
+    match GeoIp::open(&GeoIpConfig { city: config.geoip_city.clone(), asn: config.geoip_asn.clone() }) {
+        Ok(g) => report(true, "GeoIP", g.about().to_string()),
+        Err(e) => report(false, "GeoIP", e.to_string()),
+    }
+    let probe = if data.exists() { data.as_path() } else { Path::new(".") };
+    match fs2::available_space(probe) {
+        Ok(free) => report(free > 256 << 20, "free disk", format!("{} MiB available", free >> 20)),
+        Err(e) => report(false, "free disk", e.to_string()),
+    }
+    let now = crate::now();
+    report(now > 1_735_689_600, "clock", format!("{}", jiff::Timestamp::now()));
+    report(true, "TLS", match &config.tls {
+        crate::config::TlsMode::Off => "off (plain HTTP)".into(),
+        crate::config::TlsMode::Manual { cert, .. } => format!("manual certificate {}", cert.display()),
+        crate::config::TlsMode::Acme { domains, .. } => format!("ACME for {}", domains.join(", ")),
+    });
+    if problems > 0 {
+        bail!("{problems} problem(s) found");
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the real `tally` binary over HTTP.
+
+mod support;
+
+mod core;
