@@ -95,6 +95,7 @@ export type Dimension =
   | 'asn'
   | 'protocol'
   | 'player'
+  | 'device'
   | 'duration'
   | 'server'
   | 'app'
@@ -136,7 +137,7 @@ export interface Billing {
 
 export interface About {
   version: string;
-  geoip: Record<string, { source: string; attribution: string } | null>;
+  geoip: Record<string, { source: string; attribution: string } | null> | unknown[];
 }
 
 export interface PrivacyNotice {

@@ -3,14 +3,14 @@ import { useState } from 'preact/hooks';
 import type { BreakdownRow } from '../api/types';
 import { formatBytes } from '../format/bytes';
 import { formatDuration } from '../format/duration';
-import { formatInt, formatPercent } from '../format/number';
+import { formatAverage, formatInt, formatPercent } from '../format/number';
 import { t, type MessageKey } from '../i18n';
 
 type Column = 'views' | 'viewers' | 'bytes_out' | 'view_time_s';
 
 const COLUMNS: { key: Column; label: MessageKey; format: (n: number) => string }[] = [
   { key: 'views', label: 'metric.views', format: formatInt },
-  { key: 'viewers', label: 'metric.viewers', format: formatInt },
+  { key: 'viewers', label: 'metric.avgViewers', format: formatAverage },
   { key: 'bytes_out', label: 'metric.traffic', format: formatBytes },
   { key: 'view_time_s', label: 'metric.viewTime', format: formatDuration },
 ];

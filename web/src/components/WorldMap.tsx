@@ -78,7 +78,11 @@ export function WorldMap({ rows, value, format, metricLabel }: Props) {
           <span key={i} class={`map-swatch map-b${i + 1}`} />
         ))}
         <span>{t('map.more')}</span>
-        {max > 0 && <span class="muted">· {t('map.max', { value: format(max) })}</span>}
+        {max > 0 ? (
+          <span class="muted">· {t('map.max', { value: format(max) })}</span>
+        ) : (
+          <span class="muted">· {t('map.empty')}</span>
+        )}
       </figcaption>
     </figure>
   );

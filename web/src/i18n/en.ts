@@ -65,6 +65,7 @@ export const en = {
 
   'metric.viewers': 'Viewers',
   'metric.views': 'Views',
+  'metric.avgViewers': 'Avg. viewers',
   'metric.uniqueViewers': 'Unique viewers',
   'metric.peakViewers': 'Peak viewers',
   'metric.traffic': 'Traffic',
@@ -82,6 +83,9 @@ export const en = {
   'map.more': 'More',
   'map.max': 'highest {value}',
   'map.attribution': 'Geolocation: {credits}',
+  'map.empty': 'No locations in this range yet.',
+  'geo.noCityDb': 'Regions and cities need a City database: start the panel with --geoip-city FILE.',
+  'geo.noAsnDb': 'Network names need an ASN database: start the panel with --geoip-asn FILE.',
 
   'geo.level': 'Level',
   'geo.countries': 'Countries',
@@ -108,7 +112,7 @@ export const en = {
   // Overview
   'overview.title': 'Overview',
   'overview.audience': 'Audience',
-  'overview.map': 'Viewers by country',
+  'overview.map': 'Audience by country',
   'overview.topCountries': 'Top countries',
   'overview.topStreams': 'Top streams',
   'overview.topAsns': 'Top networks',
@@ -208,6 +212,8 @@ export const en = {
   'stream.geo': 'Where viewers are',
   'stream.asns': 'Networks (ASN)',
   'stream.players': 'Players and devices',
+  'stream.byPlayer': 'Players',
+  'stream.byDevice': 'Devices',
 
   // Reports
   'reports.title': 'Reports',

@@ -4,6 +4,7 @@ import { ErrorNotice } from '../components/ErrorNotice';
 import { PageHeader } from '../components/PageHeader';
 import { RangeTools } from '../components/RangeTools';
 import { Skeleton } from '../components/Skeleton';
+import { hasGeoDatabase, useAbout } from '../hooks/useAbout';
 import { useApi } from '../hooks/useApi';
 import { t } from '../i18n';
 import { Link } from '../router/Link';
@@ -19,6 +20,7 @@ import { LiveCard } from './overview/LiveCard';
 
 export function OverviewPage() {
   const { bounds, tz } = useRange();
+  const asnDb = hasGeoDatabase(useAbout(), 'asn');
   const servers = useApi((signal) => fetchServers(signal), []);
   const list = servers.data ?? [];
   const none = servers.data !== undefined && list.length === 0;
@@ -68,6 +70,7 @@ export function OverviewPage() {
               dimension="asn"
               bounds={bounds}
               renderLabel={(r) => <span title={`AS${r.key}`}>{r.label || `AS${r.key}`}</span>}
+            emptyText={asnDb ? undefined : t('geo.noAsnDb')}
             />
             <ServerHealth />
           </div>

@@ -4,6 +4,7 @@ import type { Scope } from '../api/types';
 import { Icon } from '../components/Icon';
 import { PageHeader } from '../components/PageHeader';
 import { RangeTools } from '../components/RangeTools';
+import { hasGeoDatabase, useAbout } from '../hooks/useAbout';
 import { useApi } from '../hooks/useApi';
 import { t } from '../i18n';
 import { Link } from '../router/Link';
@@ -20,6 +21,7 @@ import { LiveCard } from './overview/LiveCard';
 /** Everything about one stream (app + stream name), on all servers or on one. */
 export function StreamPage({ app, stream }: { app: string; stream: string }) {
   const { bounds, tz } = useRange();
+  const asnDb = hasGeoDatabase(useAbout(), 'asn');
   const serverId = useQuery().get('server') ?? undefined;
   const scope: Scope = useMemo(() => ({ app, stream, server: serverId }), [app, stream, serverId]);
   const servers = useApi((signal) => (serverId ? fetchServers(signal) : Promise.resolve([])), [serverId]);
@@ -68,8 +70,19 @@ export function StreamPage({ app, stream }: { app: string; stream: string }) {
             scope={scope}
             limit={10}
             renderLabel={(r) => <span title={`AS${r.key}`}>{r.label || `AS${r.key}`}</span>}
+            emptyText={asnDb ? undefined : t('geo.noAsnDb')}
           />
-          <TopList title={t('stream.players')} dimension="player" bounds={bounds} scope={scope} limit={10} />
+          <TopList
+            title={t('stream.players')}
+            dimension="player"
+            bounds={bounds}
+            scope={scope}
+            limit={10}
+            alternatives={[
+              { dimension: 'player', label: t('stream.byPlayer') },
+              { dimension: 'device', label: t('stream.byDevice') },
+            ]}
+          />
         </div>
       </div>
     </>

@@ -10,16 +10,20 @@ export interface Aligned {
 /**
  * Buckets start at multiples of `step` since the epoch, as the API labels them. Buckets the API
  * left out had no activity, so they become `missing` (0 for counts, null for gauges such as CPU).
+ * The bucket still in progress is left out: its average would read as a sudden drop.
  */
 export function alignSeries(
   series: Point[][],
   bounds: Bounds,
   step: number,
   missing: 0 | null = 0,
+  nowSeconds: number = Date.now() / 1000,
 ): Aligned {
   const start = Math.floor(bounds.from / step) * step;
+  const end = Math.min(bounds.to, Math.floor(nowSeconds / step) * step);
   const times: number[] = [];
-  for (let t = start; t < bounds.to; t += step) times.push(t);
+  for (let t = start; t < end; t += step) times.push(t);
+  if (times.length === 0) times.push(start);
   if (times.length > 5000) times.length = 5000;
   const index = new Map(times.map((t, i) => [t, i]));
   const values = series.map((points) => {

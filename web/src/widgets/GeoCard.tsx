@@ -9,6 +9,7 @@ import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Segmented } from '../components/Segmented';
 import { Skeleton } from '../components/Skeleton';
+import { hasGeoDatabase, useAbout } from '../hooks/useAbout';
 import { useApi } from '../hooks/useApi';
 import { t, type MessageKey } from '../i18n';
 import type { Bounds } from '../time/range';
@@ -28,6 +29,7 @@ export function GeoCard({ bounds, scope = {}, limit = 10 }: { bounds: Bounds; sc
   const key = JSON.stringify(scope);
   const res = useApi((signal) => fetchBreakdown(level, bounds, scope, limit, signal), [level, bounds, key, limit]);
   const title = t('stream.geo');
+  const noCityDb = level !== 'country' && !hasGeoDatabase(useAbout(), 'city');
   const v = BREAKDOWN_VALUES.viewers;
   const rows = res.data?.dimension === level || res.data?.dimension === undefined ? (res.data?.rows ?? []) : [];
   return (
@@ -48,7 +50,9 @@ export function GeoCard({ bounds, scope = {}, limit = 10 }: { bounds: Bounds; sc
       ) : !res.data ? (
         <Skeleton height={200} />
       ) : rows.length === 0 ? (
-        <EmptyState compact icon="globe" title={t('common.noData')} />
+        <EmptyState compact icon="globe" title={t('common.noData')}>
+          {noCityDb && t('geo.noCityDb')}
+        </EmptyState>
       ) : (
         <BarList
           labelHeader={title}

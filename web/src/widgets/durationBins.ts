@@ -20,6 +20,15 @@ export function bucketLabel(key: string): string {
   return `${m[1] ? '>' : ''}${formatDuration(secs)}`;
 }
 
+/** The buckets the server counts, in order, so empty ones still get their place on the axis. */
+const BUCKETS = ['5s', '10s', '15s', '20s', '25s', '30s', '5m', '15m', '30m', '1h', '2h', '3h', '>3h'];
+
+/** Every bucket in order of duration, zero where the server sent no row. */
 export function sortBuckets(rows: BreakdownRow[]): BreakdownRow[] {
-  return [...rows].sort((a, b) => bucketSeconds(a.key) - bucketSeconds(b.key));
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  const all = [
+    ...BUCKETS.map((key) => byKey.get(key) ?? { key, label: key, views: 0, viewers: 0, bytes_out: 0, view_time_s: 0 }),
+    ...rows.filter((r) => !BUCKETS.includes(r.key)),
+  ];
+  return all.sort((a, b) => bucketSeconds(a.key) - bucketSeconds(b.key));
 }

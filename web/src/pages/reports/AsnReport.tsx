@@ -5,6 +5,7 @@ import { CsvLink } from '../../components/CsvLink';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Skeleton } from '../../components/Skeleton';
+import { hasGeoDatabase, useAbout } from '../../hooks/useAbout';
 import { useApi } from '../../hooks/useApi';
 import { t } from '../../i18n';
 import type { ReportProps } from './DailyReport';
@@ -14,6 +15,7 @@ export function AsnReport({ bounds }: ReportProps) {
   const res = useApi((signal) => fetchBreakdown('asn', bounds, {}, 500, signal), [bounds]);
   const rows = res.data?.rows ?? [];
   const title = t('reports.asn.title');
+  const asnDb = hasGeoDatabase(useAbout(), 'asn');
   return (
     <Card
       title={title}
@@ -25,7 +27,7 @@ export function AsnReport({ bounds }: ReportProps) {
       ) : !res.data ? (
         <Skeleton height={280} />
       ) : rows.length === 0 ? (
-        <EmptyState icon="globe" title={t('reports.noData')} />
+        <EmptyState icon="globe" title={asnDb ? t('reports.noData') : t('geo.noAsnDb')} />
       ) : (
         <BreakdownTable
           rows={rows}
