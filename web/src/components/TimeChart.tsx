@@ -128,6 +128,12 @@ export function TimeChart({ data, lines, format, tz, label, height = 220, bars }
         }),
       ],
     };
+    // Without a pointer over the chart the legend shows the latest values instead of dashes.
+    const last = data.times.length - 1;
+    const showLatest = (u: uPlot) => {
+      if (u.cursor.idx == null && last >= 0) u.setLegend({ idx: last });
+    };
+    opts.hooks = { ready: [showLatest], setCursor: [showLatest] };
     const chart = new uPlot(opts, [data.times, ...data.values] as uPlot.AlignedData, el);
     const resize = new ResizeObserver(() => {
       const w = Math.max(200, el.clientWidth);
