@@ -22,7 +22,6 @@ export function useNavigation(me: Me): { main: NavEntry[]; admin: NavEntry[] } {
       live = false;
     };
     // The candidate list only changes with the user.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [me.id, me.role]);
   return { main, admin };
 }

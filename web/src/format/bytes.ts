@@ -1,4 +1,4 @@
-//! Traffic volumes and bit rates, in decimal (SI) units as transit and CDN bills use them.
+// Traffic volumes and bit rates, in decimal (SI) units as transit and CDN bills use them.
 import { locale } from '../i18n';
 
 const BYTE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte', 'petabyte'] as const;
@@ -38,9 +38,14 @@ function scaled(value: number, units: readonly string[]): string {
   return unitFormat(units[i] ?? 'byte', digits).format(Math.sign(value) * v);
 }
 
+const plainBytes = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+
 /** 1.25 GB */
 export function formatBytes(value: number | null | undefined): string {
-  return value == null || !Number.isFinite(value) ? '–' : scaled(value, BYTE_UNITS);
+  if (value == null || !Number.isFinite(value)) return '–';
+  // Intl spells the base unit out ("0 byte"); "B" matches kB, MB… beside it.
+  if (Math.abs(value) < 1000) return `${plainBytes.format(value)} B`;
+  return scaled(value, BYTE_UNITS);
 }
 
 /** 12.5 Mb/s */

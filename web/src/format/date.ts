@@ -1,4 +1,4 @@
-//! Dates and times, always in the time zone the user chose for reports.
+// Dates and times, always in the time zone the user chose for reports.
 import { locale } from '../i18n';
 import { toUnixSeconds, type Instant } from '../time/instant';
 
@@ -49,6 +49,13 @@ export function formatCalendarDate(isoDate: string): string {
     { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' },
     'cal',
   ).format(Date.UTC(y, m - 1, d));
+}
+
+/** A calendar date (`YYYY-MM-DD`) in short form: 24 Nov. */
+export function formatShortCalendarDate(isoDate: string): string {
+  const [y, m, d] = isoDate.split('-').map(Number);
+  if (!y || !m || !d) return isoDate;
+  return dateTimeFormat('UTC', { day: 'numeric', month: 'short' }, 'calshort').format(Date.UTC(y, m - 1, d));
 }
 
 const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto', style: 'long' });

@@ -1,4 +1,4 @@
-//! Lengths of time: view time totals and session durations.
+// Lengths of time: view time totals and session durations.
 import { locale } from '../i18n';
 
 const cache = new Map<string, Intl.NumberFormat>();

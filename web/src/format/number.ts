@@ -1,4 +1,4 @@
-//! Plain numbers in the user's locale.
+// Plain numbers in the user's locale.
 import { locale } from '../i18n';
 
 const integer = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });

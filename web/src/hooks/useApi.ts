@@ -35,7 +35,7 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
         setLoading(false);
       });
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The loader is read through a ref, so only the declared inputs restart the request.
   }, [...deps, tick]);
 
   const reload = useCallback(() => setTick((n) => n + 1), []);

@@ -222,6 +222,7 @@ export const en = {
   'reports.geo': 'Geography',
   'reports.asn': 'Networks',
   'reports.unique': 'Unique viewers',
+  'reports.daily.title': 'Day by day',
   'reports.date': 'Date',
   'reports.total': 'Total',
   'reports.noData': 'No data for this range. Choose another range, or check that your servers are reporting.',

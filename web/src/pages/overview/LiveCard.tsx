@@ -34,7 +34,7 @@ export function LiveCard({ scope = {} }: { scope?: Scope }) {
   useEffect(() => {
     setHistory([]);
     refresh();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Restarts only when the scope changes; `refresh` is rebuilt on every render.
   }, [key]);
   useInterval(refresh, REFRESH_MS);
 

@@ -1,19 +1,17 @@
-import { useMemo } from 'preact/hooks';
 import { dailyQuery, fetchDaily } from '../../api/endpoints';
 import { Card } from '../../components/Card';
 import { CsvLink } from '../../components/CsvLink';
 import { EmptyState } from '../../components/EmptyState';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Skeleton } from '../../components/Skeleton';
-import { TimeChart } from '../../components/TimeChart';
+import { Histogram } from '../../components/Histogram';
 import { formatBytes } from '../../format/bytes';
-import { formatCalendarDate } from '../../format/date';
+import { formatCalendarDate, formatShortCalendarDate } from '../../format/date';
 import { formatDuration } from '../../format/duration';
-import { formatCompact, formatInt } from '../../format/number';
+import { formatInt } from '../../format/number';
 import { useApi } from '../../hooks/useApi';
 import { t } from '../../i18n';
 import type { Bounds } from '../../time/range';
-import { parseIsoDate, startOfDay } from '../../time/zone';
 
 export interface ReportProps {
   bounds: Bounds;
@@ -24,16 +22,6 @@ export interface ReportProps {
 export function DailyReport({ bounds, tz }: ReportProps) {
   const res = useApi((signal) => fetchDaily(bounds, tz, signal), [bounds, tz]);
   const rows = res.data?.rows ?? [];
-  const chart = useMemo(() => {
-    const days = rows
-      .map((r) => {
-        const d = parseIsoDate(r.date);
-        return d ? ([startOfDay(tz, d), r.views] as const) : null;
-      })
-      .filter((x): x is readonly [number, number] => x !== null);
-    return { times: days.map((d) => d[0]), values: [days.map((d) => d[1])] };
-  }, [rows, tz]);
-  const lines = useMemo(() => [{ label: t('metric.views') }], []);
   const total = rows.reduce(
     (a, r) => ({
       views: a.views + r.views,
@@ -44,7 +32,7 @@ export function DailyReport({ bounds, tz }: ReportProps) {
     }),
     { views: 0, unique: 0, peak: 0, bytes: 0, time: 0 },
   );
-  const title = t('reports.daily');
+  const title = t('reports.daily.title');
 
   return (
     <Card title={title} actions={<CsvLink path="/stats/daily" query={dailyQuery(bounds, tz)} what={title} />}>
@@ -57,7 +45,16 @@ export function DailyReport({ bounds, tz }: ReportProps) {
       ) : (
         <>
           {rows.length > 1 && (
-            <TimeChart data={chart} lines={lines} format={formatCompact} tz={tz} bars height={180} label={t('chart.label', { metric: t('metric.views') })} />
+            <Histogram
+              label={t('chart.label', { metric: t('metric.views') })}
+              height={160}
+              bins={rows.map((r) => ({
+                key: r.date,
+                label: formatShortCalendarDate(r.date),
+                value: r.views,
+                display: formatInt(r.views),
+              }))}
+            />
           )}
           <div class="table-wrap">
             <table class="table">

@@ -1,4 +1,3 @@
-import { useMemo } from 'preact/hooks';
 import { dailyQuery, fetchDaily, fetchSummary } from '../../api/endpoints';
 import { Card } from '../../components/Card';
 import { CsvLink } from '../../components/CsvLink';
@@ -6,11 +5,11 @@ import { EmptyState } from '../../components/EmptyState';
 import { ErrorNotice } from '../../components/ErrorNotice';
 import { Skeleton } from '../../components/Skeleton';
 import { StatCard } from '../../components/StatCard';
-import { TimeChart } from '../../components/TimeChart';
+import { Histogram } from '../../components/Histogram';
+import { formatCalendarDate, formatShortCalendarDate } from '../../format/date';
 import { formatCompact, formatDecimal, formatInt } from '../../format/number';
 import { useApi } from '../../hooks/useApi';
 import { t } from '../../i18n';
-import { parseIsoDate, startOfDay } from '../../time/zone';
 import type { ReportProps } from './DailyReport';
 
 /** Unique viewers per day, from privacy-preserving daily sketches. */
@@ -18,16 +17,6 @@ export function UniqueReport({ bounds, tz }: ReportProps) {
   const daily = useApi((signal) => fetchDaily(bounds, tz, signal), [bounds, tz]);
   const summary = useApi((signal) => fetchSummary(bounds, {}, signal), [bounds]);
   const rows = daily.data?.rows ?? [];
-  const chart = useMemo(() => {
-    const days = rows
-      .map((r) => {
-        const d = parseIsoDate(r.date);
-        return d ? ([startOfDay(tz, d), r.unique_viewers] as const) : null;
-      })
-      .filter((x): x is readonly [number, number] => x !== null);
-    return { times: days.map((d) => d[0]), values: [days.map((d) => d[1])] };
-  }, [rows, tz]);
-  const lines = useMemo(() => [{ label: t('metric.uniqueViewers') }], []);
   const s = summary.data;
   const perViewer = s && s.unique_viewers > 0 ? s.views / s.unique_viewers : null;
   const busiest = rows.reduce<(typeof rows)[number] | null>((a, r) => (!a || r.unique_viewers > a.unique_viewers ? r : a), null);
@@ -41,7 +30,7 @@ export function UniqueReport({ bounds, tz }: ReportProps) {
         <StatCard
           label={t('reports.unique.busiest')}
           value={daily.data && (busiest ? formatInt(busiest.unique_viewers) : '–')}
-          hint={busiest ? busiest.date : undefined}
+          hint={busiest ? formatCalendarDate(busiest.date) : undefined}
         />
       </div>
       <Card
@@ -56,7 +45,16 @@ export function UniqueReport({ bounds, tz }: ReportProps) {
         ) : rows.length === 0 ? (
           <EmptyState icon="users" title={t('reports.noData')} />
         ) : (
-          <TimeChart data={chart} lines={lines} format={formatCompact} tz={tz} bars height={240} label={t('chart.label', { metric: title })} />
+          <Histogram
+            label={t('chart.label', { metric: title })}
+            height={240}
+            bins={rows.map((r) => ({
+              key: r.date,
+              label: formatShortCalendarDate(r.date),
+              value: r.unique_viewers,
+              display: formatInt(r.unique_viewers),
+            }))}
+          />
         )}
       </Card>
     </div>
