@@ -32,7 +32,9 @@ impl Salts {
 
     /// Salt for `day` (UTC day start). Days before `today` that have no file get a one-off salt.
     pub fn get(&self, account: Id, day: i64, today: i64) -> Result<[u8; 32], StoreError> {
-        if let Some(s) = self.cache.lock().get(&(account, day)) {
+        // Held across the file check so concurrent first reports of a day agree on one salt.
+        let mut cache = self.cache.lock();
+        if let Some(s) = cache.get(&(account, day)) {
             return Ok(*s);
         }
         let path = self.path(account, day);
@@ -51,7 +53,7 @@ impl Salts {
                 s
             }
         };
-        self.cache.lock().insert((account, day), salt);
+        cache.insert((account, day), salt);
         Ok(salt)
     }
 

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The whole test suite: installs what the tests need, checks formatting and lints, runs the
+# Rust unit and integration tests (real binary over HTTP, real nginx-rtmp/Icecast/Pebble), the
+# web-app build drift check and the browser tests in headless Chromium.
+set -eu
+cd "$(dirname "$0")/.."
+
+need_pkgs=""
+for spec in chromium:chromium pebble:pebble nginx:nginx ffmpeg:ffmpeg icecast2:icecast2 shellcheck:shellcheck; do
+    bin=${spec%%:*}
+    pkg=${spec#*:}
+    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || need_pkgs="$need_pkgs $pkg"
+done
+[ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need_pkgs="$need_pkgs libnginx-mod-rtmp"
+if [ -n "$need_pkgs" ]; then
+    echo "installing:$need_pkgs"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $need_pkgs >/dev/null
+fi
+
+echo "== format and lints"
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+
+echo "== build"
+cargo build --all-targets --quiet
+
+echo "== rust tests"
+{ cargo test --no-fail-fast 2>&1; echo $? > target/rust-tests.rc; } | tee target/rust-tests.log
+[ "$(cat target/rust-tests.rc)" = 0 ] || { echo "rust tests failed"; exit 1; }
+
+if [ -x tests/browser/check-assets.sh ]; then
+    echo "== web build drift"
+    tests/browser/check-assets.sh
+fi
+if [ -f tests/browser/run.mjs ]; then
+    echo "== browser tests"
+    tests/browser/run.sh
+fi
+echo "all tests passed"
