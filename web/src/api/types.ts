@@ -137,7 +137,8 @@ export interface Billing {
 
 export interface About {
   version: string;
-  geoip: Record<string, { source: string; attribution: string } | null> | unknown[];
+  /** `{sources: [{kind, source, attribution}]}`; older shapes are read too (see useAbout). */
+  geoip: unknown;
 }
 
 export interface PrivacyNotice {

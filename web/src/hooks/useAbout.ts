@@ -24,26 +24,39 @@ export function useAbout(): About | null {
 
 type GeoEntry = { source?: string; attribution?: string; kind?: string } | null;
 
-function entries(about: About | null): [string, GeoEntry][] {
+/**
+ * The databases in use as `[kind, entry]`: from `{sources: [{kind, …}]}`, a bare list, or an
+ * object keyed by kind (`{country, city: null, asn}`); `complete` says whether an absent kind
+ * means "not configured".
+ */
+function entries(about: About | null): { list: [string, GeoEntry][]; complete: boolean } {
   const geo = about?.geoip as unknown;
-  if (Array.isArray(geo)) return geo.map((e: GeoEntry, i) => [e?.kind ?? String(i), e]);
-  if (geo && typeof geo === 'object') return Object.entries(geo as Record<string, GeoEntry>);
-  return [];
+  const sources = Array.isArray(geo) ? geo : (geo as { sources?: unknown } | null)?.sources;
+  if (Array.isArray(sources)) {
+    return {
+      list: sources.map((e: GeoEntry, i): [string, GeoEntry] => [e?.kind ?? String(i), e]),
+      complete: sources.every((e: GeoEntry) => typeof e?.kind === 'string'),
+    };
+  }
+  if (geo && typeof geo === 'object') return { list: Object.entries(geo as Record<string, GeoEntry>), complete: false };
+  return { list: [], complete: false };
 }
 
 /** Attribution lines the licences of the configured databases require. */
 export function geoCredits(about: About | null): string[] {
   const credits = entries(about)
-    .map(([, e]) => e?.attribution || e?.source || '')
+    .list.map(([, e]) => e?.attribution || e?.source || '')
     .filter(Boolean);
   return [...new Set(credits)];
 }
 
 /**
- * Whether a lookup kind (`city`, `asn`) has a database. Unknown (no answer yet, or a shape
- * without that key) counts as available, so no screen claims a database is missing when it is not.
+ * Whether a lookup kind (`city`, `asn`) has a database. When the answer cannot tell (not loaded
+ * yet, or an unknown shape) it counts as available, so no screen claims a database is missing
+ * when it is not.
  */
 export function hasGeoDatabase(about: About | null, kind: 'city' | 'asn'): boolean {
-  const found = entries(about).find(([k]) => k === kind);
-  return found === undefined || found[1] !== null;
+  const { list, complete } = entries(about);
+  const found = list.find(([k]) => k === kind);
+  return found ? found[1] !== null : !complete;
 }

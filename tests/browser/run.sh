@@ -2,8 +2,8 @@
 # The browser test end to end: starts the real `tally` binary on a free loopback port with an
 # empty data directory, seeds it through the ingest API, runs run.mjs against it, and stops it.
 #
-#   tests/browser/e2e.sh                 # uses target/debug/tally
-#   TALLY_BIN=target/release/tally tests/browser/e2e.sh
+#   tests/browser/run.sh                 # uses target/debug/tally
+#   TALLY_BIN=target/release/tally tests/browser/run.sh
 #
 # Needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium).
 set -eu
