@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { sessionExpired } from '../api/client';
+import { ApiError, sessionExpired } from '../api/client';
 import { fetchMe, logout } from '../api/endpoints';
 import type { Me } from '../api/types';
 import { LoginPage } from '../pages/LoginPage';
@@ -48,21 +48,29 @@ export function App() {
     setMeState(user);
   };
   const [reason, setReason] = useState<'expired' | 'signed-out' | null>(null);
+  const [bootError, setBootError] = useState<ApiError | null>(null);
+  const [bootAttempt, setBootAttempt] = useState(0);
   const expired = useStore(sessionExpired);
   const { path, search } = useLocation();
 
   useEffect(() => {
     if (me !== undefined) return;
     const ctrl = new AbortController();
+    setBootError(null);
     fetchMe(ctrl.signal)
       .then(setMe)
-      .catch(() => {
+      .catch((e: unknown) => {
         if (ctrl.signal.aborted) return;
+        // Only a 401 ends the session; an unreachable or restarting server is worth a retry.
+        if (e instanceof ApiError && e.status !== 401) {
+          setBootError(e);
+          return;
+        }
         rememberSignedIn(false);
         setMe(null);
       });
     return () => ctrl.abort();
-  }, [me]);
+  }, [me, bootAttempt]);
 
   useEffect(() => {
     if (expired === 0) return;
@@ -98,7 +106,7 @@ export function App() {
     navigate('/login', { replace: true });
   };
 
-  if (me === undefined) return <Splash />;
+  if (me === undefined) return <Splash error={bootError} onRetry={() => setBootAttempt((n) => n + 1)} />;
   if (me === null) {
     return path === '/privacy' ? <PrivacyPage standalone /> : <LoginPage onLogin={onLogin} reason={reason} />;
   }

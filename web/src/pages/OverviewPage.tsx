@@ -48,7 +48,6 @@ export function OverviewPage() {
               title={t('overview.topCountries')}
               dimension="country"
               bounds={bounds}
-              value="viewers"
               limit={8}
               renderLabel={(r) => <CountryName code={r.key} label={r.label} />}
             />

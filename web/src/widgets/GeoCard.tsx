@@ -30,7 +30,7 @@ export function GeoCard({ bounds, scope = {}, limit = 10 }: { bounds: Bounds; sc
   const res = useApi((signal) => fetchBreakdown(level, bounds, scope, limit, signal), [level, bounds, key, limit]);
   const title = t('stream.geo');
   const noCityDb = level !== 'country' && !hasGeoDatabase(useAbout(), 'city');
-  const v = BREAKDOWN_VALUES.viewers;
+  const v = BREAKDOWN_VALUES.views;
   const rows = res.data?.dimension === level || res.data?.dimension === undefined ? (res.data?.rows ?? []) : [];
   return (
     <Card
