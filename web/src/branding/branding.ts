@@ -14,7 +14,7 @@ export interface Branding {
 const DEFAULT: Branding = {
   product_name: 'Tally',
   accent_color: null,
-  logo_url: '/logo.svg',
+  logo_url: null,
   favicon_url: '/favicon.svg',
   support_contact: null,
   powered_by: true,
@@ -27,7 +27,7 @@ function normalise(raw: unknown): Branding | null {
   return {
     product_name: str(r.product_name) ?? DEFAULT.product_name,
     accent_color: str(r.accent_color),
-    logo_url: str(r.logo_url) ?? DEFAULT.logo_url,
+    logo_url: str(r.logo_url),
     favicon_url: str(r.favicon_url) ?? DEFAULT.favicon_url,
     support_contact: str(r.support_contact),
     powered_by: r.powered_by !== false,

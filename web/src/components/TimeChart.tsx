@@ -96,7 +96,8 @@ export function TimeChart({ data, lines, format, tz, label, height = 220, bars }
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.12 : 1] },
       },
       axes: [
-        { ...axis, values: timeTicks },
+        // Room for the longest clock labels ("10:00 AM") so ticks never run together.
+        { ...axis, values: timeTicks, space: 80 },
         { ...axis, size: 64, values: (_u, splits) => splits.map((s) => format(s)) },
       ],
       series: [
