@@ -1,5 +1,5 @@
 //! Scheduled jobs (tokio-cron-scheduler, six-field cron expressions in UTC): salt destruction,
-//! GeoIP reload, report-id and login-session expiry.
+//! GeoIP reload, report-id, login-session and activity-log expiry.
 //!
 //! Only cron-expression jobs are used: repeated jobs can stop firing under load in the current
 //! tokio-cron-scheduler release (mvniekerk/tokio-cron-scheduler#113).
@@ -50,6 +50,9 @@ pub async fn start(state: State, salts: Arc<Salts>) -> anyhow::Result<Option<Job
                     }
                     if let Err(e) = st.meta.purge_login_sessions(now) {
                         tracing::error!(error = %e, "could not expire login sessions");
+                    }
+                    if let Err(e) = crate::activity::purge_expired(&st.meta, now) {
+                        tracing::error!(error = %e, "could not expire activity entries");
                     }
                 })
                 .await;
