@@ -3,7 +3,7 @@
 // a `probe` is shown only once that API answers 200 for the signed-in user, so a server without
 // the feature, or a role without access, never shows a dead link.
 import type { ComponentType } from 'preact';
-import type { Role } from '../api/types';
+import type { Me, Role } from '../api/types';
 import type { IconName } from '../components/Icon';
 import type { MessageKey } from '../i18n';
 
@@ -12,7 +12,7 @@ export interface NavEntry {
   label: MessageKey;
   icon: IconName;
   /** GET path under /api/v1 that must answer 200 for the entry to show. */
-  probe?: string;
+  probe?: string | ((me: Me) => string);
   /** Roles that see the entry; all when absent. */
   roles?: Role[];
   operatorOnly?: boolean;
@@ -29,9 +29,15 @@ export const MAIN_NAV: NavEntry[] = [
 
 export const ADMIN_NAV: NavEntry[] = [
   { href: '/accounts', label: 'nav.accounts', icon: 'accounts', probe: '/accounts', operatorOnly: true },
-  { href: '/users', label: 'nav.users', icon: 'users', probe: '/users', roles: ['owner', 'admin'] },
+  {
+    href: '/users',
+    label: 'nav.users',
+    icon: 'users',
+    probe: (me) => `/accounts/${encodeURIComponent(me.account.id)}/users`,
+    roles: ['owner', 'admin'],
+  },
   { href: '/tokens', label: 'nav.tokens', icon: 'tokens', probe: '/tokens' },
-  { href: '/settings/branding', label: 'nav.branding', icon: 'branding', probe: '/branding', roles: ['owner', 'admin'] },
+  { href: '/settings/branding', label: 'nav.branding', icon: 'branding', probe: '/branding/settings', roles: ['owner', 'admin'] },
   { href: '/settings/retention', label: 'nav.retention', icon: 'retention', probe: '/settings/retention', roles: ['owner', 'admin'] },
   { href: '/activity', label: 'nav.activity', icon: 'activity', probe: '/activity', roles: ['owner', 'admin'] },
   { href: '/alerts', label: 'nav.alerts', icon: 'alerts', probe: '/alerts', roles: ['owner', 'admin'] },

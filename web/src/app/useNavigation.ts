@@ -15,7 +15,8 @@ export function useNavigation(me: Me): { main: NavEntry[]; admin: NavEntry[] } {
   const [admin, setAdmin] = useState<NavEntry[]>([]);
   useEffect(() => {
     let live = true;
-    Promise.all(candidates.map(async (e) => ((e.probe ? await probe(e.probe) : true) ? e : null))).then(
+    const path = (e: NavEntry) => (typeof e.probe === 'function' ? e.probe(me) : e.probe);
+    Promise.all(candidates.map(async (e) => (e.probe ? await probe(path(e) ?? '') : true) ? e : null)).then(
       (found) => live && setAdmin(found.filter((e): e is NavEntry => e !== null)),
     );
     return () => {
