@@ -23,6 +23,7 @@ pub mod model;
 pub mod ops;
 pub mod query;
 pub mod store;
+pub mod tls;
 
 use std::process::ExitCode;
 
