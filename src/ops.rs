@@ -105,7 +105,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
             })?;
             let https_local = https.local_addr()?;
             tls.start();
-            tracing::info!(url = %format!("https://{https_local}"), redirect_url = %format!("http://{local}"), tls = tls.mode(), data_dir = %data.display(), "tally listening");
+            tracing::info!(url = %format!("https://{https_local}"), redirect_url = %format!("http://{local}"), tls = %tls.mode(), data_dir = %data.display(), "tally listening");
             crate::http::serve_tls(https, listener, state.clone(), tls.clone(), workers)?
         }
     };

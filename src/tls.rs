@@ -776,7 +776,7 @@ async fn drive(settings: Arc<AcmeSettings>, cert: Arc<DomainCert>) {
                 }
                 Some(Err(err)) => {
                     let order_failed = matches!(err, EventError::Order(_));
-                    tracing::warn!(domain = %cert.domain, challenge = challenge.name(), error = %err, "ACME failed");
+                    tracing::warn!(domain = %cert.domain, challenge = %challenge.name(), error = %err, "ACME failed");
                     let mut s = cert.state.lock();
                     s.last_error = Some(err.to_string());
                     s.last_error_at = Some(crate::now());
@@ -794,7 +794,7 @@ async fn drive(settings: Arc<AcmeSettings>, cert: Arc<DomainCert>) {
         challenge = challenge.other();
         let idx = (failed as usize).saturating_sub(1).min(RETRY_DELAYS_S.len() - 1);
         let delay = Duration::from_secs(RETRY_DELAYS_S[idx]);
-        tracing::info!(domain = %cert.domain, retry_in_s = delay.as_secs(), next_challenge = challenge.name(), "ACME order will be retried");
+        tracing::info!(domain = %cert.domain, retry_in_s = delay.as_secs(), next_challenge = %challenge.name(), "ACME order will be retried");
         cert.state.lock().challenge = Some(challenge);
         actix_web::rt::time::sleep(delay).await;
     }

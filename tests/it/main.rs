@@ -3,3 +3,6 @@
 mod support;
 
 mod core;
+mod install;
+mod tls;
+mod upgrade;
