@@ -101,11 +101,21 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         None => crate::http::serve_plain(listener, state.clone(), workers)?,
         Some(tls) => {
             let https = TcpListener::bind(config.tls_listen).with_context(|| {
-                format!("cannot listen on {} for HTTPS (is another program using it? choose another with --tls-listen)", config.tls_listen)
+                format!(
+                    "cannot listen on {} for HTTPS (is another program using it? choose \
+                     another with --tls-listen)",
+                    config.tls_listen
+                )
             })?;
             let https_local = https.local_addr()?;
             tls.start();
-            tracing::info!(url = %format!("https://{https_local}"), redirect_url = %format!("http://{local}"), tls = %tls.mode(), data_dir = %data.display(), "tally listening");
+            tracing::info!(
+                url = %format!("https://{https_local}"),
+                redirect_url = %format!("http://{local}"),
+                tls = %tls.mode(),
+                data_dir = %data.display(),
+                "tally listening"
+            );
             crate::http::serve_tls(https, listener, state.clone(), tls.clone(), workers)?
         }
     };
@@ -327,7 +337,10 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
         Ok(g) => report(true, "GeoIP", g.about().to_string()),
         Err(e) => report(false, "GeoIP", e.to_string()),
     }
-    for (what, path) in [("GeoIP City", &config.geoip_city), ("GeoIP ASN", &config.geoip_asn)] {
+    for (what, path) in [
+        ("GeoIP City", &config.geoip_city),
+        ("GeoIP ASN", &config.geoip_asn),
+    ] {
         if let Some(path) = path {
             match describe_mmdb(path, crate::now()) {
                 Ok(detail) => report(true, what, detail),
@@ -353,11 +366,18 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Type, build date and age of a MaxMind DB file, or why it cannot be read.
 fn describe_mmdb(path: &Path, now: i64) -> Result<String, String> {
-    let reader = maxminddb::Reader::open_readfile(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader =
+        maxminddb::Reader::open_readfile(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let meta = reader.metadata();
     let built = i64::try_from(meta.build_epoch).unwrap_or(i64::MAX);
-    let date = jiff::Timestamp::from_second(built).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_default();
+    let date = jiff::Timestamp::from_second(built)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
     let age_days = (now - built).div_euclid(86_400);
     let advice = if age_days > 60 { "; consider updating it" } else { "" };
-    Ok(format!("{} is {}, built {date} ({age_days} days ago{advice})", path.display(), meta.database_type))
+    Ok(format!(
+        "{} is {}, built {date} ({age_days} days ago{advice})",
+        path.display(),
+        meta.database_type
+    ))
 }

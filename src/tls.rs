@@ -33,7 +33,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use rustls_acme::{AccountCache, AcmeConfig, CertCache, EventError, EventOk, ResolvesServerCertAcme, UseChallenge};
+use rustls_acme::{
+    AccountCache, AcmeConfig, CertCache, EventError, EventOk, ResolvesServerCertAcme, UseChallenge,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -54,11 +56,23 @@ const RETRY_DELAYS_S: [u64; 6] = [5, 60, 300, 900, 3600, 3600 * 6];
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read {what} {path}: {source}")]
-    Read { what: &'static str, path: PathBuf, source: std::io::Error },
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} holds no usable {what}: {message}")]
-    Pem { what: &'static str, path: PathBuf, message: String },
+    Pem {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
     #[error("certificate {cert} does not match key {key}: {message}")]
-    KeyMismatch { cert: PathBuf, key: PathBuf, message: String },
+    KeyMismatch {
+        cert: PathBuf,
+        key: PathBuf,
+        message: String,
+    },
     #[error("`{0}` is not a domain name a certificate can be issued for")]
     BadDomain(String),
     #[error("`{0}` is not an e-mail address for the ACME account")]
@@ -110,7 +124,9 @@ enum Source {
 
 impl fmt::Debug for Tls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tls").field("mode", &self.mode()).finish_non_exhaustive()
+        f.debug_struct("Tls")
+            .field("mode", &self.mode())
+            .finish_non_exhaustive()
     }
 }
 
@@ -125,7 +141,12 @@ impl Tls {
                 let config = server_config(manual.clone(), &[])?;
                 (Source::Manual(manual), config)
             }
-            TlsMode::Acme { domains, email, directory, ca_root } => {
+            TlsMode::Acme {
+                domains,
+                email,
+                directory,
+                ca_root,
+            } => {
                 let manager = Arc::new(AcmeManager::new(
                     data_dir,
                     directory,
@@ -135,12 +156,16 @@ impl Tls {
                 for domain in domains {
                     manager.add_domain(domain)?;
                 }
-                let resolver = Arc::new(SniResolver { manager: manager.clone() });
+                let resolver = Arc::new(SniResolver {
+                    manager: manager.clone(),
+                });
                 let config = server_config(resolver, &[rustls_acme::acme::ACME_TLS_ALPN_NAME])?;
                 (Source::Acme(manager), config)
             }
         };
-        Ok(Some(Tls { inner: Arc::new(TlsInner { source, config }) }))
+        Ok(Some(Tls {
+            inner: Arc::new(TlsInner { source, config }),
+        }))
     }
 
     /// The rustls configuration for the HTTPS listener.
@@ -235,7 +260,10 @@ impl Tls {
 }
 
 fn prometheus_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// What `GET /api/v1/tls` returns.
@@ -251,7 +279,11 @@ pub struct TlsStatus {
 impl TlsStatus {
     /// The status of a plain-HTTP server.
     pub fn off() -> TlsStatus {
-        TlsStatus { mode: "off", directory: None, certificates: Vec::new() }
+        TlsStatus {
+            mode: "off",
+            directory: None,
+            certificates: Vec::new(),
+        }
     }
 }
 
@@ -327,13 +359,21 @@ fn file_stamp(cert: &Path, key: &Path) -> FileStamp {
 /// Reads a PEM certificate chain and its private key and checks that they belong together.
 pub fn load_pair(cert: &Path, key: &Path) -> Result<(CertifiedKey, CertInfo), TlsError> {
     let read = |what, path: &Path| {
-        std::fs::read(path).map_err(|source| TlsError::Read { what, path: path.to_path_buf(), source })
+        std::fs::read(path).map_err(|source| TlsError::Read {
+            what,
+            path: path.to_path_buf(),
+            source,
+        })
     };
     let cert_pem = read("certificate", cert)?;
     let key_pem = read("private key", key)?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| TlsError::Pem { what: "certificate", path: cert.to_path_buf(), message: e.to_string() })?;
+        .map_err(|e| TlsError::Pem {
+            what: "certificate",
+            path: cert.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let Some(leaf) = chain.first() else {
         return Err(TlsError::Pem {
             what: "certificate",
@@ -346,13 +386,17 @@ pub fn load_pair(cert: &Path, key: &Path) -> Result<(CertifiedKey, CertInfo), Tl
         path: cert.to_path_buf(),
         message: "the first certificate is not valid DER X.509".into(),
     })?;
-    let private = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| TlsError::Pem { what: "private key", path: key.to_path_buf(), message: e.to_string() })?;
-    let certified = CertifiedKey::from_der(chain, private, &provider()).map_err(|e| TlsError::KeyMismatch {
-        cert: cert.to_path_buf(),
-        key: key.to_path_buf(),
+    let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| TlsError::Pem {
+        what: "private key",
+        path: key.to_path_buf(),
         message: e.to_string(),
     })?;
+    let certified =
+        CertifiedKey::from_der(chain, private, &provider()).map_err(|e| TlsError::KeyMismatch {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            message: e.to_string(),
+        })?;
     Ok((certified, info))
 }
 
@@ -364,7 +408,11 @@ impl ManualCert {
         Ok(ManualCert {
             cert_path: cert.to_path_buf(),
             key_path: key.to_path_buf(),
-            current: RwLock::new(LoadedPair { key: Arc::new(certified), info, stamp }),
+            current: RwLock::new(LoadedPair {
+                key: Arc::new(certified),
+                info,
+                stamp,
+            }),
             next_check: Mutex::new(Instant::now() + RELOAD_CHECK),
             failed: Mutex::new(None),
         })
@@ -392,7 +440,11 @@ impl ManualCert {
                     not_after = %format_time(info.not_after),
                     "TLS certificate reloaded"
                 );
-                *self.current.write() = LoadedPair { key: Arc::new(certified), info, stamp };
+                *self.current.write() = LoadedPair {
+                    key: Arc::new(certified),
+                    info,
+                    stamp,
+                };
                 *self.failed.lock() = None;
                 true
             }
@@ -446,7 +498,11 @@ pub fn normalize_domain(domain: &str) -> Result<String, TlsError> {
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    if d.len() > 253 || !d.contains('.') || d.parse::<IpAddr>().is_ok() || !d.split('.').all(label_ok) {
+    if d.len() > 253
+        || !d.contains('.')
+        || d.parse::<IpAddr>().is_ok()
+        || !d.split('.').all(label_ok)
+    {
         return Err(TlsError::BadDomain(domain.to_string()));
     }
     Ok(d)
@@ -463,7 +519,13 @@ pub fn acme_dir(data_dir: &Path, directory_url: &str) -> PathBuf {
         .unwrap_or("");
     let host: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let hash = hex::encode(&Sha256::digest(directory_url.as_bytes())[..4]);
     data_dir.join("acme").join(format!("{host}-{hash}"))
@@ -475,7 +537,13 @@ pub fn acme_cert_file(data_dir: &Path, directory_url: &str, domains: &[String]) 
         .iter()
         .map(|d| {
             d.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -488,7 +556,8 @@ fn acme_account_file(data_dir: &Path, directory_url: &str, contact: &[String]) -
         h.update(c.as_bytes());
         h.update([0]);
     }
-    acme_dir(data_dir, directory_url).join(format!("account-{}.key", hex::encode(&h.finalize()[..6])))
+    acme_dir(data_dir, directory_url)
+        .join(format!("account-{}.key", hex::encode(&h.finalize()[..6])))
 }
 
 /// Writes a secret file: owner-only, complete or not at all.
@@ -642,7 +711,9 @@ impl AcmeManager {
 
     fn http01_key_auth(&self, token: &str) -> Option<String> {
         let certs: Vec<Arc<DomainCert>> = self.certs.read().values().cloned().collect();
-        certs.iter().find_map(|c| c.newest.read().as_ref()?.get_http_01_key_auth(token))
+        certs
+            .iter()
+            .find_map(|c| c.newest.read().as_ref()?.get_http_01_key_auth(token))
     }
 
     fn status(&self, now: i64) -> Vec<CertStatus> {
@@ -659,7 +730,11 @@ fn read_ca_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> 
     })?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| TlsError::Pem { what: "CA certificate", path: path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|e| TlsError::Pem {
+            what: "CA certificate",
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     if certs.is_empty() {
         return Err(TlsError::Pem {
             what: "CA certificate",
@@ -746,7 +821,11 @@ impl DomainCert {
     }
 
     fn resolve(&self, hello: ClientHello<'_>, challenge: bool) -> Option<Arc<CertifiedKey>> {
-        let resolver = if challenge { self.newest.read().clone() } else { self.serving.read().clone() };
+        let resolver = if challenge {
+            self.newest.read().clone()
+        } else {
+            self.serving.read().clone()
+        };
         resolver?.resolve(hello)
     }
 }
@@ -755,11 +834,15 @@ impl DomainCert {
 async fn drive(settings: Arc<AcmeSettings>, cert: Arc<DomainCert>) {
     let mut challenge = Challenge::TlsAlpn01;
     loop {
-        let config = AcmeConfig::new_with_client_config([cert.domain.as_str()], settings.client.clone())
-            .directory(&settings.directory)
-            .contact(settings.contact.iter())
-            .cache(AcmeCache { settings: settings.clone(), cert: cert.clone() })
-            .challenge_type(challenge.to_acme());
+        let config =
+            AcmeConfig::new_with_client_config([cert.domain.as_str()], settings.client.clone())
+                .directory(&settings.directory)
+                .contact(settings.contact.iter())
+                .cache(AcmeCache {
+                    settings: settings.clone(),
+                    cert: cert.clone(),
+                })
+                .challenge_type(challenge.to_acme());
         let mut state = config.state();
         *cert.newest.write() = Some(state.resolver());
         cert.state.lock().challenge = Some(challenge);
@@ -769,7 +852,10 @@ async fn drive(settings: Arc<AcmeSettings>, cert: Arc<DomainCert>) {
                     tracing::info!(domain = %cert.domain, event = ?event, "ACME");
                     let mut s = cert.state.lock();
                     s.last_event = Some(format!("{event:?}"));
-                    if matches!(event, EventOk::DeployedCachedCert | EventOk::DeployedNewCert) {
+                    if matches!(
+                        event,
+                        EventOk::DeployedCachedCert | EventOk::DeployedNewCert
+                    ) {
                         *cert.serving.write() = Some(state.resolver());
                         s.failures = 0;
                     }
@@ -792,7 +878,9 @@ async fn drive(settings: Arc<AcmeSettings>, cert: Arc<DomainCert>) {
         // Start a fresh attempt with the other challenge type: TLS-ALPN-01 needs the HTTPS port
         // reachable, HTTP-01 the plain one, and either may be the one a firewall lets through.
         challenge = challenge.other();
-        let idx = (failed as usize).saturating_sub(1).min(RETRY_DELAYS_S.len() - 1);
+        let idx = (failed as usize)
+            .saturating_sub(1)
+            .min(RETRY_DELAYS_S.len() - 1);
         let delay = Duration::from_secs(RETRY_DELAYS_S[idx]);
         tracing::info!(domain = %cert.domain, retry_in_s = delay.as_secs(), next_challenge = %challenge.name(), "ACME order will be retried");
         cert.state.lock().challenge = Some(challenge);
@@ -808,14 +896,18 @@ struct SniResolver {
 
 impl fmt::Debug for AcmeManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AcmeManager").field("directory", &self.directory).finish_non_exhaustive()
+        f.debug_struct("AcmeManager")
+            .field("directory", &self.directory)
+            .finish_non_exhaustive()
     }
 }
 
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let challenge = rustls_acme::is_tls_alpn_challenge(&hello);
-        let named = hello.server_name().and_then(|n| self.manager.get(&n.to_ascii_lowercase()));
+        let named = hello
+            .server_name()
+            .and_then(|n| self.manager.get(&n.to_ascii_lowercase()));
         let cert = match named {
             Some(c) => c,
             // A validation handshake must name its domain; others (an IP, an unknown name) get
@@ -861,7 +953,11 @@ impl CertCache for AcmeCache {
         Self: 'async_trait,
     {
         Box::pin(async move {
-            let pem = read_if_exists(&acme_cert_file(&self.settings.data_dir, directory_url, domains))?;
+            let pem = read_if_exists(&acme_cert_file(
+                &self.settings.data_dir,
+                directory_url,
+                domains,
+            ))?;
             if let Some(pem) = &pem {
                 self.note_expiry(pem);
             }
@@ -884,7 +980,10 @@ impl CertCache for AcmeCache {
     {
         Box::pin(async move {
             self.note_expiry(cert);
-            write_private(&acme_cert_file(&self.settings.data_dir, directory_url, domains), cert)
+            write_private(
+                &acme_cert_file(&self.settings.data_dir, directory_url, domains),
+                cert,
+            )
         })
     }
 }
@@ -904,7 +1003,11 @@ impl AccountCache for AcmeCache {
         Self: 'async_trait,
     {
         Box::pin(async move {
-            read_if_exists(&acme_account_file(&self.settings.data_dir, directory_url, contact))
+            read_if_exists(&acme_account_file(
+                &self.settings.data_dir,
+                directory_url,
+                contact,
+            ))
         })
     }
 
@@ -922,7 +1025,10 @@ impl AccountCache for AcmeCache {
         Self: 'async_trait,
     {
         Box::pin(async move {
-            write_private(&acme_account_file(&self.settings.data_dir, directory_url, contact), account)
+            write_private(
+                &acme_account_file(&self.settings.data_dir, directory_url, contact),
+                account,
+            )
         })
     }
 }
@@ -949,30 +1055,60 @@ fn expiry_text(not_after: i64, now: i64) -> (bool, String) {
     if not_after <= now {
         (false, format!("EXPIRED on {}", format_time(not_after)))
     } else if not_after - now < EXPIRY_WARNING_S {
-        (false, format!("expires {} (in {days} days; renewal is overdue)", format_time(not_after)))
+        (
+            false,
+            format!(
+                "expires {} (in {days} days; renewal is overdue)",
+                format_time(not_after)
+            ),
+        )
     } else {
-        (true, format!("expires {} (in {days} days)", format_time(not_after)))
+        (
+            true,
+            format!("expires {} (in {days} days)", format_time(not_after)),
+        )
     }
 }
 
 /// Checks the TLS set-up without starting anything: certificate files, the ACME CA root and
 /// the cached ACME certificates with their expiry.
 pub fn check(mode: &TlsMode, data_dir: &Path, now: i64) -> Vec<CheckItem> {
-    let item = |ok, what: &str, detail: String| CheckItem { ok, what: what.to_string(), detail };
+    let item = |ok, what: &str, detail: String| CheckItem {
+        ok,
+        what: what.to_string(),
+        detail,
+    };
     match mode {
         TlsMode::Off => vec![item(true, "TLS", "off (plain HTTP)".into())],
         TlsMode::Manual { cert, key } => match load_pair(cert, key) {
             Ok((_, info)) => {
                 let (ok, text) = expiry_text(info.not_after, now);
-                vec![item(ok, "TLS", format!("certificate {} for {}; {text}", cert.display(), info.names.join(", ")))]
+                vec![item(
+                    ok,
+                    "TLS",
+                    format!(
+                        "certificate {} for {}; {text}",
+                        cert.display(),
+                        info.names.join(", ")
+                    ),
+                )]
             }
             Err(e) => vec![item(false, "TLS", e.to_string())],
         },
-        TlsMode::Acme { domains, directory, ca_root, .. } => {
+        TlsMode::Acme {
+            domains,
+            directory,
+            ca_root,
+            ..
+        } => {
             let mut items = Vec::new();
             if let Some(path) = ca_root {
                 match read_ca_roots(path) {
-                    Ok(c) => items.push(item(true, "ACME CA root", format!("{}: {} certificate(s)", path.display(), c.len()))),
+                    Ok(c) => items.push(item(
+                        true,
+                        "ACME CA root",
+                        format!("{}: {} certificate(s)", path.display(), c.len()),
+                    )),
                     Err(e) => items.push(item(false, "ACME CA root", e.to_string())),
                 }
             }
@@ -990,14 +1126,27 @@ pub fn check(mode: &TlsMode, data_dir: &Path, now: i64) -> Vec<CheckItem> {
                     Ok(pem) => match pem_not_after(&pem) {
                         Some(not_after) => {
                             let (ok, text) = expiry_text(not_after, now);
-                            items.push(item(ok, &what, format!("certificate from {directory}; {text}")));
+                            items.push(item(
+                                ok,
+                                &what,
+                                format!("certificate from {directory}; {text}"),
+                            ));
                         }
-                        None => items.push(item(false, &what, format!("{} cannot be parsed; delete it to order a new certificate", file.display()))),
+                        None => items.push(item(
+                            false,
+                            &what,
+                            format!(
+                                "{} cannot be parsed; delete it to order a new certificate",
+                                file.display()
+                            ),
+                        )),
                     },
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => items.push(item(
                         true,
                         &what,
-                        format!("no certificate cached yet; `tally serve` obtains one from {directory}"),
+                        format!(
+                            "no certificate cached yet; `tally serve` obtains one from {directory}"
+                        ),
                     )),
                     Err(e) => items.push(item(false, &what, format!("{}: {e}", file.display()))),
                 }
@@ -1009,7 +1158,9 @@ pub fn check(mode: &TlsMode, data_dir: &Path, now: i64) -> Vec<CheckItem> {
 
 /// RFC 3339 text of a Unix time.
 fn format_time(t: i64) -> String {
-    jiff::Timestamp::from_second(t).map(|ts| ts.to_string()).unwrap_or_else(|_| t.to_string())
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_string())
+        .unwrap_or_else(|_| t.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1036,7 +1187,9 @@ fn der_next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -1077,7 +1230,12 @@ fn der_time(tag: u8, value: &[u8]) -> Option<i64> {
         0,
     )
     .ok()?;
-    Some(dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second())
+    Some(
+        dt.to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_second(),
+    )
 }
 
 /// Reads the expiry and subjectAltNames of a DER certificate; `None` if it is not X.509.
@@ -1118,8 +1276,12 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
                 general_names = rest;
                 match (tag, value.len()) {
                     (0x82, _) => names.push(String::from_utf8_lossy(value).into_owned()),
-                    (0x87, 4) => names.push(IpAddr::from(<[u8; 4]>::try_from(value).ok()?).to_string()),
-                    (0x87, 16) => names.push(IpAddr::from(<[u8; 16]>::try_from(value).ok()?).to_string()),
+                    (0x87, 4) => {
+                        names.push(IpAddr::from(<[u8; 4]>::try_from(value).ok()?).to_string())
+                    }
+                    (0x87, 16) => {
+                        names.push(IpAddr::from(<[u8; 16]>::try_from(value).ok()?).to_string())
+                    }
                     _ => {}
                 }
             }
@@ -1129,6 +1291,7 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -1177,23 +1340,25 @@ I4plB94Y18Q/t8VTyK4Fq60FyVH6NUz/wxwgvyN8P0UXlZQXBhc9RKlv
     const GENERALIZED_NOT_AFTER: &str = "2126-11-01T13:52:02Z";
 
     fn der(pem: &str) -> Vec<u8> {
-        CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec()
+        CertificateDer::from_pem_slice(pem.as_bytes())
+            .unwrap()
+            .to_vec()
     }
 
     #[test]
     fn reads_expiry_and_names_from_utctime_certificate() {
         let info = cert_info(&der(UTC_CERT)).unwrap();
-        assert_eq!(info.names, ["panel.example.com", "*.example.net", "127.0.0.1", "::1"]);
+        assert_eq!(
+            info.names,
+            ["panel.example.com", "*.example.net", "127.0.0.1", "::1"]
+        );
         assert_eq!(format_time(info.not_after), UTC_NOT_AFTER);
     }
 
     #[test]
     fn reads_expiry_from_generalizedtime_certificate() {
         let info = cert_info(&der(GENERALIZED_CERT)).unwrap();
-        assert_eq!(
-            format_time(info.not_after),
-            GENERALIZED_NOT_AFTER
-        );
+        assert_eq!(format_time(info.not_after), GENERALIZED_NOT_AFTER);
     }
 
     #[test]
@@ -1205,7 +1370,10 @@ I4plB94Y18Q/t8VTyK4Fq60FyVH6NUz/wxwgvyN8P0UXlZQXBhc9RKlv
         assert!(cert_info(b"").is_none());
         assert!(cert_info(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
         assert_eq!(der_time(0x17, b"991231235959Z"), Some(946_684_799));
-        assert_eq!(der_time(0x17, b"491231235959Z").map(format_time).as_deref(), Some("2049-12-31T23:59:59Z"));
+        assert_eq!(
+            der_time(0x17, b"491231235959Z").map(format_time).as_deref(),
+            Some("2049-12-31T23:59:59Z")
+        );
         assert_eq!(der_time(0x18, b"20500101000000Z"), Some(2_524_608_000));
         assert_eq!(der_time(0x17, b"99123123595Z"), None);
         assert_eq!(der_time(0x17, b"991331235959Z"), None);
@@ -1214,8 +1382,20 @@ I4plB94Y18Q/t8VTyK4Fq60FyVH6NUz/wxwgvyN8P0UXlZQXBhc9RKlv
 
     #[test]
     fn domains_are_normalised_and_checked() {
-        assert_eq!(normalize_domain(" Panel.Example.COM. ").unwrap(), "panel.example.com");
-        for bad in ["", "localhost", "a..b", "-a.example", "a_b.example", "1.2.3.4", "a/b.example", "x.example:443"] {
+        assert_eq!(
+            normalize_domain(" Panel.Example.COM. ").unwrap(),
+            "panel.example.com"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "a..b",
+            "-a.example",
+            "a_b.example",
+            "1.2.3.4",
+            "a/b.example",
+            "x.example:443",
+        ] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }
     }
@@ -1224,12 +1404,29 @@ I4plB94Y18Q/t8VTyK4Fq60FyVH6NUz/wxwgvyN8P0UXlZQXBhc9RKlv
     fn cache_paths_are_per_ca_and_readable() {
         let data = Path::new("/d");
         let le = acme_cert_file(data, crate::config::LETS_ENCRYPT, &["a.example".into()]);
-        let staging = acme_cert_file(data, crate::config::LETS_ENCRYPT_STAGING, &["a.example".into()]);
+        let staging = acme_cert_file(
+            data,
+            crate::config::LETS_ENCRYPT_STAGING,
+            &["a.example".into()],
+        );
         assert_ne!(le.parent(), staging.parent());
-        assert!(le.to_str().unwrap().starts_with("/d/acme/acme-v02.api.letsencrypt.org-"), "{}", le.display());
+        assert!(
+            le.to_str()
+                .unwrap()
+                .starts_with("/d/acme/acme-v02.api.letsencrypt.org-"),
+            "{}",
+            le.display()
+        );
         assert_eq!(le.file_name().unwrap(), "cert-a.example.pem");
         let pebble = acme_dir(data, "https://localhost:14000/dir");
-        assert!(pebble.file_name().unwrap().to_str().unwrap().starts_with("localhost-"));
+        assert!(
+            pebble
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("localhost-")
+        );
     }
 
     #[test]
@@ -1247,16 +1444,28 @@ I4plB94Y18Q/t8VTyK4Fq60FyVH6NUz/wxwgvyN8P0UXlZQXBhc9RKlv
         });
         let config = server_config(manual, &[b"acme-tls/1"]).unwrap();
         assert_eq!(config.alpn_protocols, vec![b"acme-tls/1".to_vec()]);
-        let versions: Vec<_> =
-            config.crypto_provider().cipher_suites.iter().map(|s| s.version().version).collect();
-        assert!(versions.iter().all(|v| *v == rustls::ProtocolVersion::TLSv1_2 || *v == rustls::ProtocolVersion::TLSv1_3));
+        let versions: Vec<_> = config
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| s.version().version)
+            .collect();
+        assert!(
+            versions
+                .iter()
+                .all(|v| *v == rustls::ProtocolVersion::TLSv1_2
+                    || *v == rustls::ProtocolVersion::TLSv1_3)
+        );
         assert!(versions.contains(&rustls::ProtocolVersion::TLSv1_2));
     }
 
     #[derive(Debug)]
     struct NoKey;
     impl rustls::sign::SigningKey for NoKey {
-        fn choose_scheme(&self, _: &[rustls::SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+        fn choose_scheme(
+            &self,
+            _: &[rustls::SignatureScheme],
+        ) -> Option<Box<dyn rustls::sign::Signer>> {
             None
         }
         fn algorithm(&self) -> rustls::SignatureAlgorithm {
@@ -1284,7 +1493,13 @@ I4plB94Y18Q/t8VTyK4Fq60FyVH6NUz/wxwgvyN8P0UXlZQXBhc9RKlv
         std::fs::write(&cert, GENERALIZED_CERT).unwrap();
         assert!(!manual.refresh(Instant::now() + RELOAD_CHECK * 2));
         assert_eq!(manual.status(0).not_after, first);
-        assert!(manual.status(0).last_error.unwrap().contains("does not match"));
+        assert!(
+            manual
+                .status(0)
+                .last_error
+                .unwrap()
+                .contains("does not match")
+        );
         // Once the key follows, the new pair is served.
         std::fs::write(&key, GENERALIZED_KEY).unwrap();
         assert!(!manual.refresh(Instant::now()), "checked again too soon");

@@ -198,7 +198,9 @@ fn plain_http_response(req: &HttpRequest) -> HttpResponse {
             .app_data::<web::Data<crate::tls::Tls>>()
             .and_then(|tls| tls.http01_key_auth(token));
         return match key_auth {
-            Some(key_auth) => HttpResponse::Ok().content_type("application/octet-stream").body(key_auth),
+            Some(key_auth) => HttpResponse::Ok()
+                .content_type("application/octet-stream")
+                .body(key_auth),
             None => HttpResponse::NotFound().finish(),
         };
     }
@@ -220,7 +222,9 @@ fn plain_http_response(req: &HttpRequest) -> HttpResponse {
         })
         .filter(|h| {
             !h.is_empty()
-                && h.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
+                })
         });
     let Some(host) = host else {
         return HttpResponse::BadRequest().body("this address serves HTTPS; send a Host header\n");

@@ -2,6 +2,8 @@
 //! and purge), the example configuration and unit it writes, and `tally check` on the result
 //! (GeoIP build dates).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,13 +16,24 @@ fn repo() -> &'static Path {
 }
 
 fn install(args: &[&str]) -> (bool, String) {
-    let out = Command::new("sh").arg(repo().join("install.sh")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    let out = Command::new("sh")
+        .arg(repo().join("install.sh"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 /// A tiny but valid MaxMind DB (one search-tree node, no data) of `database_type`.
@@ -68,36 +81,62 @@ fn tiny_mmdb(database_type: &str, build_epoch: u64) -> Vec<u8> {
 
 #[test]
 fn install_script_passes_shellcheck() {
-    if Command::new("shellcheck").arg("--version").output().is_err() {
+    if Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("shellcheck is not installed; running `apt-get install -y shellcheck`");
         let _ = Command::new("apt-get")
             .args(["install", "-y", "-q", "shellcheck"])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status();
     }
-    let out = match Command::new("shellcheck").args(["-s", "sh"]).arg(repo().join("install.sh")).output() {
+    let out = match Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(repo().join("install.sh"))
+        .output()
+    {
         Ok(out) => out,
         Err(e) => {
             eprintln!("SKIPPED: shellcheck could not be installed ({e})");
             return;
         }
     };
-    assert!(out.status.success(), "shellcheck -s sh install.sh:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "shellcheck -s sh install.sh:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn install_into_root_twice_keeps_config_and_data_then_uninstalls_and_purges() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    let (city, asn) = (dir.path().join("GeoLite2-City.mmdb"), dir.path().join("GeoLite2-ASN.mmdb"));
+    let (city, asn) = (
+        dir.path().join("GeoLite2-City.mmdb"),
+        dir.path().join("GeoLite2-ASN.mmdb"),
+    );
     let built = 1_790_000_000; // 2026-09-21
     std::fs::write(&city, tiny_mmdb("GeoLite2-City", built)).unwrap();
     std::fs::write(&asn, tiny_mmdb("GeoLite2-ASN", built)).unwrap();
     let binary = bin().display().to_string();
     let r = root.display().to_string();
     let (ok, out) = install(&[
-        "--root", &r, "--binary", &binary, "--domain", "panel.example.com", "--domain", "www.example.com",
-        "--acme-email", "ops@example.com", "--geoip-city", &city.display().to_string(), "--geoip-asn",
+        "--root",
+        &r,
+        "--binary",
+        &binary,
+        "--domain",
+        "panel.example.com",
+        "--domain",
+        "www.example.com",
+        "--acme-email",
+        "ops@example.com",
+        "--geoip-city",
+        &city.display().to_string(),
+        "--geoip-asn",
         &asn.display().to_string(),
     ]);
     assert!(ok, "{out}");
@@ -117,17 +156,34 @@ fn install_into_root_twice_keeps_config_and_data_then_uninstalls_and_purges() {
     ] {
         assert_eq!(mode_of(&path(p)), mode, "{p}");
     }
-    assert_eq!(std::fs::read(path("usr/local/bin/tally")).unwrap(), std::fs::read(bin()).unwrap());
+    assert_eq!(
+        std::fs::read(path("usr/local/bin/tally")).unwrap(),
+        std::fs::read(bin()).unwrap()
+    );
     let unit = std::fs::read_to_string(path("etc/systemd/system/tally.service")).unwrap();
-    assert_eq!(unit, std::fs::read_to_string(repo().join("assets/systemd/tally.service")).unwrap());
+    assert_eq!(
+        unit,
+        std::fs::read_to_string(repo().join("assets/systemd/tally.service")).unwrap()
+    );
     let config = std::fs::read_to_string(path("etc/tally/tally.toml")).unwrap();
-    assert!(config.contains("\ndomain = [\"panel.example.com\", \"www.example.com\"]\n"), "{config}");
-    assert!(config.contains("\nacme_email = \"ops@example.com\"\n"), "{config}");
-    assert!(config.contains("\ngeoip_city = \"/var/lib/tally/geoip/GeoLite2-City.mmdb\"\n"), "{config}");
+    assert!(
+        config.contains("\ndomain = [\"panel.example.com\", \"www.example.com\"]\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains("\nacme_email = \"ops@example.com\"\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains("\ngeoip_city = \"/var/lib/tally/geoip/GeoLite2-City.mmdb\"\n"),
+        "{config}"
+    );
     let file = tally::config::parse_file(&config).unwrap();
     let resolved = tally::config::Config::merge(&Default::default(), file).unwrap();
     assert_eq!(resolved.data_dir, PathBuf::from("/var/lib/tally"));
-    assert!(matches!(resolved.tls, tally::config::TlsMode::Acme { ref domains, .. } if domains.len() == 2));
+    assert!(
+        matches!(resolved.tls, tally::config::TlsMode::Acme { ref domains, .. } if domains.len() == 2)
+    );
 
     // `tally check` on the installed tree: the GeoIP files with their build dates.
     let check = Command::new(bin())
@@ -143,35 +199,75 @@ fn install_into_root_twice_keeps_config_and_data_then_uninstalls_and_purges() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{text}{}", String::from_utf8_lossy(&check.stderr));
-    assert!(text.contains("ok   GeoIP City: ") && text.contains("is GeoLite2-City, built 2026-09-21 ("), "{text}");
-    assert!(text.contains("ok   GeoIP ASN: ") && text.contains("is GeoLite2-ASN, built 2026-09-21 ("), "{text}");
-    assert!(text.contains("ok   TLS panel.example.com: no certificate cached yet"), "{text}");
+    assert!(
+        check.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        text.contains("ok   GeoIP City: ") && text.contains("is GeoLite2-City, built 2026-09-21 ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   GeoIP ASN: ") && text.contains("is GeoLite2-ASN, built 2026-09-21 ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   TLS panel.example.com: no certificate cached yet"),
+        "{text}"
+    );
 
     // The operator edits the config and the panel writes data; a second run (an upgrade) keeps both.
     let edited = config.replace("# cache_mb = 16", "cache_mb = 64");
     std::fs::write(path("etc/tally/tally.toml"), &edited).unwrap();
     std::fs::create_dir_all(path("var/lib/tally/meta")).unwrap();
     std::fs::write(path("var/lib/tally/meta/db"), b"data").unwrap();
-    let (ok, out) = install(&["--root", &r, "--binary", &binary, "--domain", "other.example.com"]);
+    let (ok, out) = install(&[
+        "--root",
+        &r,
+        "--binary",
+        &binary,
+        "--domain",
+        "other.example.com",
+    ]);
     assert!(ok, "{out}");
-    assert!(out.contains("kept existing configuration") && out.contains("were not written"), "{out}");
+    assert!(
+        out.contains("kept existing configuration") && out.contains("were not written"),
+        "{out}"
+    );
     assert!(out.contains("is already tally "), "{out}");
-    assert_eq!(std::fs::read_to_string(path("etc/tally/tally.toml")).unwrap(), edited);
-    assert_eq!(std::fs::read(path("var/lib/tally/meta/db")).unwrap(), b"data");
+    assert_eq!(
+        std::fs::read_to_string(path("etc/tally/tally.toml")).unwrap(),
+        edited
+    );
+    assert_eq!(
+        std::fs::read(path("var/lib/tally/meta/db")).unwrap(),
+        b"data"
+    );
     assert_eq!(mode_of(&path("var/lib/tally")), 0o750);
     assert!(path("var/lib/tally/geoip/GeoLite2-City.mmdb").exists());
-    let leftovers: Vec<_> = walk(&root).into_iter().filter(|p| p.extension().is_some_and(|e| e == "new")).collect();
+    let leftovers: Vec<_> = walk(&root)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "new"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // Uninstall keeps configuration and data; purge removes them.
     let (ok, out) = install(&["--uninstall", "--root", &r]);
     assert!(ok, "{out}");
-    assert!(!path("usr/local/bin/tally").exists() && !path("etc/systemd/system/tally.service").exists());
-    assert!(path("etc/tally/tally.toml").exists() && path("var/lib/tally/meta/db").exists(), "{out}");
+    assert!(
+        !path("usr/local/bin/tally").exists() && !path("etc/systemd/system/tally.service").exists()
+    );
+    assert!(
+        path("etc/tally/tally.toml").exists() && path("var/lib/tally/meta/db").exists(),
+        "{out}"
+    );
     let (ok, out) = install(&["--uninstall", "--purge", "--root", &r]);
     assert!(ok, "{out}");
-    assert!(!path("etc/tally").exists() && !path("var/lib/tally").exists(), "{out}");
+    assert!(
+        !path("etc/tally").exists() && !path("var/lib/tally").exists(),
+        "{out}"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -189,11 +285,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn installer_writes_the_example_config_verbatim_without_options() {
     let root = tempfile::tempdir().unwrap();
-    let (ok, out) = install(&["--root", &root.path().display().to_string(), "--binary", &bin().display().to_string()]);
+    let (ok, out) = install(&[
+        "--root",
+        &root.path().display().to_string(),
+        "--binary",
+        &bin().display().to_string(),
+    ]);
     assert!(ok, "{out}");
     assert!(out.contains("panel: http://127.0.0.1:8080"), "{out}");
     let written = std::fs::read_to_string(root.path().join("etc/tally/tally.toml")).unwrap();
-    assert_eq!(written, std::fs::read_to_string(repo().join("assets/tally.toml")).unwrap());
+    assert_eq!(
+        written,
+        std::fs::read_to_string(repo().join("assets/tally.toml")).unwrap()
+    );
 }
 
 #[test]
@@ -204,12 +308,22 @@ fn example_config_names_every_serve_option_and_every_key_parses() {
     let all_on: String = text
         .lines()
         .map(|l| match l.strip_prefix("# ") {
-            Some(rest) if rest.starts_with('[') || rest.split_once(" = ").is_some_and(|(k, _)| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')) => rest,
+            Some(rest)
+                if rest.starts_with('[')
+                    || rest.split_once(" = ").is_some_and(|(k, _)| {
+                        k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    }) =>
+            {
+                rest
+            }
             _ => l,
         })
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(all_on.contains("\ntls_cert = ") && all_on.contains("\n[agent]"), "{all_on}");
+    assert!(
+        all_on.contains("\ntls_cert = ") && all_on.contains("\n[agent]"),
+        "{all_on}"
+    );
     if let Err(e) = tally::config::parse_file(&all_on) {
         panic!("{e}\n{all_on}");
     }
@@ -250,7 +364,12 @@ fn systemd_unit_is_hardened() {
     }
     // systemd's own rating, where systemd-analyze exists: below 2 is "OK" (10 is unprotected).
     let root = tempfile::tempdir().unwrap();
-    let (ok, out) = install(&["--root", &root.path().display().to_string(), "--binary", &bin().display().to_string()]);
+    let (ok, out) = install(&[
+        "--root",
+        &root.path().display().to_string(),
+        "--binary",
+        &bin().display().to_string(),
+    ]);
     assert!(ok, "{out}");
     let unit_path = root.path().join("etc/systemd/system/tally.service");
     let Ok(out) = Command::new("systemd-analyze")
@@ -269,7 +388,9 @@ fn systemd_unit_is_hardened() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|s| s.parse::<f64>().ok())
     else {
-        eprintln!("systemd-analyze security --offline is not supported here; exposure not checked\n{text}");
+        eprintln!(
+            "systemd-analyze security --offline is not supported here; exposure not checked\n{text}"
+        );
         return;
     };
     assert!(score < 2.0, "exposure {score}:\n{text}");
@@ -281,11 +402,26 @@ fn installer_refuses_bad_input_before_touching_anything() {
     let r = root.path().join("r").display().to_string();
     let binary = bin().display().to_string();
     for (args, message) in [
-        (vec!["--root", &r, "--binary", "/nonexistent/tally"], "no such file"),
-        (vec!["--root", &r, "--binary", "/bin/true"], "not a tally binary"),
-        (vec!["--root", &r, "--binary", &binary, "--domain", "a b"], "not a domain name"),
-        (vec!["--root", &r, "--binary", &binary, "--acme-email", "nobody"], "not an e-mail address"),
-        (vec!["--root", &r, "--purge"], "--purge only goes with --uninstall"),
+        (
+            vec!["--root", &r, "--binary", "/nonexistent/tally"],
+            "no such file",
+        ),
+        (
+            vec!["--root", &r, "--binary", "/bin/true"],
+            "not a tally binary",
+        ),
+        (
+            vec!["--root", &r, "--binary", &binary, "--domain", "a b"],
+            "not a domain name",
+        ),
+        (
+            vec!["--root", &r, "--binary", &binary, "--acme-email", "nobody"],
+            "not an e-mail address",
+        ),
+        (
+            vec!["--root", &r, "--purge"],
+            "--purge only goes with --uninstall",
+        ),
         (vec!["--root", &r, "--frobnicate"], "unknown option"),
         (vec!["--root"], "needs a value"),
     ] {

@@ -2,6 +2,8 @@
 //! opens with this build, is migrated, and keeps its data; a data directory from a newer build
 //! is refused, with a message saying what to do, before anything is written.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -22,8 +24,13 @@ fn upgrade_fixtures() -> Vec<(u32, PathBuf, Value)> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let version: u32 = name.strip_prefix('v')?.strip_suffix(".tar.gz")?.parse().ok()?;
-            let facts = std::fs::read_to_string(fixture_dir().join(format!("v{version}.json"))).unwrap();
+            let version: u32 = name
+                .strip_prefix('v')?
+                .strip_suffix(".tar.gz")?
+                .parse()
+                .ok()?;
+            let facts =
+                std::fs::read_to_string(fixture_dir().join(format!("v{version}.json"))).unwrap();
             Some((version, e.path(), serde_json::from_str(&facts).unwrap()))
         })
         .collect();
@@ -43,7 +50,13 @@ fn app_from_archive(archive: &Path) -> TestApp {
         env: Vec::new(),
     };
     std::fs::create_dir_all(app.data_dir()).unwrap();
-    let status = Command::new("tar").arg("-xzf").arg(archive).arg("-C").arg(app.data_dir()).status().unwrap();
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(archive)
+        .arg("-C")
+        .arg(app.data_dir())
+        .status()
+        .unwrap();
     assert!(status.success(), "cannot unpack {}", archive.display());
     app
 }
@@ -70,7 +83,11 @@ fn schema_version(data: &Path, set: Option<Option<u32>>) -> u32 {
 fn assert_fixture_data(app: &TestApp, facts: &Value) {
     let servers = app.get("/api/v1/servers").json();
     assert!(
-        servers.as_array().unwrap().iter().any(|s| s["name"] == facts["server_name"]),
+        servers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == facts["server_name"]),
         "{servers}"
     );
     let range = format!("from={}&to={}", facts["from"], facts["to"]);
@@ -87,9 +104,15 @@ fn assert_fixture_data(app: &TestApp, facts: &Value) {
 #[test]
 fn data_dirs_of_every_earlier_schema_open_migrate_and_keep_their_data() {
     let fixtures = upgrade_fixtures();
-    assert!(!fixtures.is_empty(), "no fixtures in {}", fixture_dir().display());
     assert!(
-        fixtures.iter().any(|f| f.0 == tally::store::migrations::CURRENT),
+        !fixtures.is_empty(),
+        "no fixtures in {}",
+        fixture_dir().display()
+    );
+    assert!(
+        fixtures
+            .iter()
+            .any(|f| f.0 == tally::store::migrations::CURRENT),
         "add a fixture for schema {}: cargo test --test it regenerate_upgrade_fixture -- --ignored",
         tally::store::migrations::CURRENT
     );
@@ -97,13 +120,23 @@ fn data_dirs_of_every_earlier_schema_open_migrate_and_keep_their_data() {
         let mut app = app_from_archive(&archive);
         assert_eq!(schema_version(&app.data_dir(), None), version);
         app.start();
-        app.token = app.login(facts["admin_email"].as_str().unwrap(), facts["admin_password"].as_str().unwrap());
+        app.token = app.login(
+            facts["admin_email"].as_str().unwrap(),
+            facts["admin_password"].as_str().unwrap(),
+        );
         assert_fixture_data(&app, &facts);
         if version < tally::store::migrations::CURRENT {
-            assert!(app.logs().contains("storage schema migrated"), "{}", app.logs());
+            assert!(
+                app.logs().contains("storage schema migrated"),
+                "{}",
+                app.logs()
+            );
         }
         app.stop();
-        assert_eq!(schema_version(&app.data_dir(), None), tally::store::migrations::CURRENT);
+        assert_eq!(
+            schema_version(&app.data_dir(), None),
+            tally::store::migrations::CURRENT
+        );
     }
 }
 
@@ -114,11 +147,21 @@ fn data_dir_from_before_schema_versions_is_migrated() {
     let mut app = app_from_archive(&archive);
     assert_eq!(schema_version(&app.data_dir(), Some(None)), 0);
     app.start();
-    app.token = app.login(facts["admin_email"].as_str().unwrap(), facts["admin_password"].as_str().unwrap());
-    assert!(app.logs().contains("storage schema migrated version=1"), "{}", app.logs());
+    app.token = app.login(
+        facts["admin_email"].as_str().unwrap(),
+        facts["admin_password"].as_str().unwrap(),
+    );
+    assert!(
+        app.logs().contains("storage schema migrated version=1"),
+        "{}",
+        app.logs()
+    );
     assert_fixture_data(&app, &facts);
     app.stop();
-    assert_eq!(schema_version(&app.data_dir(), None), tally::store::migrations::CURRENT);
+    assert_eq!(
+        schema_version(&app.data_dir(), None),
+        tally::store::migrations::CURRENT
+    );
 }
 
 #[test]
@@ -158,15 +201,34 @@ fn data_dir_from_a_newer_build_is_refused_with_a_clear_message() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("install the newer binary again or restore a backup"), "{stderr}");
+    assert!(
+        stderr.contains("install the newer binary again or restore a backup"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("tally listening"), "{stderr}");
-    assert_eq!(schema_version(&app.data_dir(), None), newer, "the newer schema is left alone");
-    assert_eq!(snapshot(&app.data_dir()).len(), before.len(), "nothing was created");
+    assert_eq!(
+        schema_version(&app.data_dir(), None),
+        newer,
+        "the newer schema is left alone"
+    );
+    assert_eq!(
+        snapshot(&app.data_dir()).len(),
+        before.len(),
+        "nothing was created"
+    );
 
-    let check = Command::new(bin()).arg("check").arg("--data-dir").arg(app.data_dir()).output().unwrap();
+    let check = Command::new(bin())
+        .arg("check")
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&check.stdout);
     assert!(!check.status.success(), "{text}");
-    assert!(text.contains("FAIL storage: data directory was written by a newer Tally"), "{text}");
+    assert!(
+        text.contains("FAIL storage: data directory was written by a newer Tally"),
+        "{text}"
+    );
 }
 
 /// Paths under `dir`.
@@ -196,22 +258,54 @@ fn regenerate_upgrade_fixture() {
         json!([{"app": "live", "stream": "fixture", "protocol": "rtmp", "publishing": true,
                 "ingress_bytes": 1000, "ingress_kbps": 2500.0, "viewers": viewers}])
     };
-    let r1 = report("fixture-1", t, stream(vec![
-        viewer("s1", "81.2.69.142", "VLC/3.0.18 LibVLC/3.0.18", "hls", 1000, 30, false),
-        viewer("s2", "81.2.69.160", "Lavf/60.3.100", "rtmp", 2000, 12, true),
-    ]));
+    let r1 = report(
+        "fixture-1",
+        t,
+        stream(vec![
+            viewer(
+                "s1",
+                "81.2.69.142",
+                "VLC/3.0.18 LibVLC/3.0.18",
+                "hls",
+                1000,
+                30,
+                false,
+            ),
+            viewer("s2", "81.2.69.160", "Lavf/60.3.100", "rtmp", 2000, 12, true),
+        ]),
+    );
     assert_eq!(app.ingest(&ingest_token, &r1).status, 200);
-    let r2 = report("fixture-2", t + 30, stream(vec![viewer("s1", "81.2.69.142", "VLC/3.0.18 LibVLC/3.0.18", "hls", 500, 60, false)]));
+    let r2 = report(
+        "fixture-2",
+        t + 30,
+        stream(vec![viewer(
+            "s1",
+            "81.2.69.142",
+            "VLC/3.0.18 LibVLC/3.0.18",
+            "hls",
+            500,
+            60,
+            false,
+        )]),
+    );
     assert_eq!(app.ingest(&ingest_token, &r2).status, 200);
     let (from, to) = (t - 3600, t + 3600);
-    let s = app.get(&format!("/api/v1/stats/summary?from={from}&to={to}")).json();
+    let s = app
+        .get(&format!("/api/v1/stats/summary?from={from}&to={to}"))
+        .json();
     assert_eq!(s["views"], 2, "{s}");
     app.stop();
     let dir = fixture_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let archive = dir.join(format!("v{version}.tar.gz"));
     let status = Command::new("tar")
-        .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf"])
+        .args([
+            "--sort=name",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-czf",
+        ])
         .arg(&archive)
         .arg("-C")
         .arg(app.data_dir())
@@ -226,5 +320,9 @@ fn regenerate_upgrade_fixture() {
         "server_name": "edge-fixture", "ingest_token": ingest_token,
         "from": from, "to": to, "views": s["views"], "bytes_out": s["bytes_out"],
     });
-    std::fs::write(dir.join(format!("v{version}.json")), serde_json::to_string_pretty(&facts).unwrap() + "\n").unwrap();
+    std::fs::write(
+        dir.join(format!("v{version}.json")),
+        serde_json::to_string_pretty(&facts).unwrap() + "\n",
+    )
+    .unwrap();
 }
