@@ -379,6 +379,7 @@ ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
+PrivateMounts=yes
 DevicePolicy=closed
 
 # Privileges: ports 80 and 443 without root, nothing else.
