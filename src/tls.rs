@@ -55,30 +55,46 @@ const RETRY_DELAYS_S: [u64; 6] = [5, 60, 300, 900, 3600, 3600 * 6];
 /// A TLS set-up problem, reported at start-up (or by `tally check`).
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// A file could not be read.
     #[error("cannot read {what} {path}: {source}")]
     Read {
+        /// `certificate`, `private key`, …
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A file was read but holds no usable PEM item of the expected kind.
     #[error("{path} holds no usable {what}: {message}")]
     Pem {
+        /// `certificate`, `private key`, …
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// What the parser said.
         message: String,
     },
+    /// The private key does not belong to the certificate (or cannot sign).
     #[error("certificate {cert} does not match key {key}: {message}")]
     KeyMismatch {
+        /// Certificate file.
         cert: PathBuf,
+        /// Key file.
         key: PathBuf,
+        /// What rustls said.
         message: String,
     },
+    /// Not a name a public certificate can be issued for.
     #[error("`{0}` is not a domain name a certificate can be issued for")]
     BadDomain(String),
+    /// The ACME contact is not an e-mail address.
     #[error("`{0}` is not an e-mail address for the ACME account")]
     BadEmail(String),
+    /// A domain was added while certificates come from files.
     #[error("certificates come from --tls-cert/--tls-key, so domains cannot be added")]
     NotAcme,
+    /// rustls refused the configuration.
     #[error("TLS configuration failed: {0}")]
     Rustls(#[from] rustls::Error),
 }
@@ -273,6 +289,7 @@ pub struct TlsStatus {
     pub mode: &'static str,
     /// ACME directory URL.
     pub directory: Option<String>,
+    /// One entry per certificate (ACME: per domain).
     pub certificates: Vec<CertStatus>,
 }
 
@@ -296,10 +313,13 @@ pub struct CertStatus {
     pub state: &'static str,
     /// Unix seconds.
     pub not_after: Option<i64>,
+    /// Seconds left until `not_after` (negative once expired).
     pub expires_in_s: Option<i64>,
     /// Challenge type of the current (or next) ACME attempt.
     pub challenge: Option<&'static str>,
+    /// Last ACME event, e.g. `DeployedNewCert`.
     pub last_event: Option<String>,
+    /// Last failure as the CA or the file system reported it (kept after later successes).
     pub last_error: Option<String>,
     /// Unix seconds.
     pub last_error_at: Option<i64>,
@@ -1045,8 +1065,11 @@ fn pem_not_after(pem: &[u8]) -> Option<i64> {
 /// One line of `tally check`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckItem {
+    /// False makes `tally check` fail.
     pub ok: bool,
+    /// What was checked, e.g. `TLS panel.example.com`.
     pub what: String,
+    /// What was found, or what is wrong and how to fix it.
     pub detail: String,
 }
 
