@@ -25,6 +25,7 @@ pub mod model;
 pub mod ops;
 pub mod query;
 pub mod store;
+pub mod tls;
 pub mod totp;
 
 use std::process::ExitCode;
@@ -62,8 +63,15 @@ fn run_agent(args: agent::AgentArgs, serve: &config::ServeArgs) -> anyhow::Resul
         Some(path) => Some(config::read_file(path)?),
         None => None,
     };
-    let format = serve.log_format.or(file.as_ref().and_then(|f| f.log_format)).unwrap_or_default();
-    let level = serve.log_level.clone().or(file.as_ref().and_then(|f| f.log_level.clone())).unwrap_or_else(|| "info".into());
+    let format = serve
+        .log_format
+        .or(file.as_ref().and_then(|f| f.log_format))
+        .unwrap_or_default();
+    let level = serve
+        .log_level
+        .clone()
+        .or(file.as_ref().and_then(|f| f.log_level.clone()))
+        .unwrap_or_else(|| "info".into());
     init_logging(format, &level);
     agent::run(args, file.as_ref().and_then(|f| f.agent.as_ref()))
 }

@@ -9,4 +9,7 @@ mod accounts;
 mod agent;
 mod core;
 mod faults;
+mod install;
 mod isolation;
+mod tls;
+mod upgrade;
