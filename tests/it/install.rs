@@ -36,7 +36,6 @@ fn mode_of(path: &Path) -> u32 {
         & 0o777
 }
 
-
 #[test]
 fn install_script_passes_shellcheck() {
     if Command::new("shellcheck")
