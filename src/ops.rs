@@ -67,7 +67,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         WriterConfig {
             data_dir: data.clone(),
             max_queued_viewers: config.queue_viewers,
-            checkpoint_every: Duration::from_secs(2),
+            checkpoint_every: Duration::from_secs(5),
         },
         meta.clone(),
         parts.clone(),
