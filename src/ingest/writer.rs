@@ -117,9 +117,17 @@ pub struct Writer {
     max_queued_viewers: usize,
     pub stats: Arc<WriterStats>,
     pub live: Live,
+    gate: Arc<RwLock<()>>,
 }
 
 impl Writer {
+    /// The checkpoint gate: while someone holds it for writing (a backup copying the
+    /// partitions), the writer takes no checkpoint, so the partitions and the checkpoint
+    /// snapshot stay still; reports are still journaled and acknowledged.
+    pub fn checkpoint_gate(&self) -> Arc<RwLock<()>> {
+        self.gate.clone()
+    }
+
     /// Queues a report and waits until it is durable (or rejected).
     pub async fn submit(&self, report: Enriched) -> Result<Ack, WriteError> {
         let n = report.viewer_count().max(1);
@@ -253,6 +261,11 @@ struct State {
     /// Dictionary entries whose journal append failed; logged with the next batch.
     retry_dims: Vec<(u32, String)>,
     last_checkpoint: Instant,
+    /// See [`Writer::checkpoint_gate`].
+    gate: Arc<RwLock<()>>,
+    /// Erased accounts: reports still in flight for them are refused, so nothing of them is
+    /// written again after the erasure.
+    forgotten: HashSet<Id>,
 }
 
 /// Writer settings.
@@ -276,13 +289,14 @@ pub fn start(
     let live: Live = Arc::new(RwLock::new(HashMap::new()));
     let stats = Arc::new(WriterStats::default());
     let mut state = State::recover(&cfg.data_dir, meta, parts, dict, live.clone(), stats.clone())?;
+    let gate = state.gate.clone();
     let (tx, rx) = std::sync::mpsc::sync_channel(4096);
     let every = cfg.checkpoint_every;
     let handle = std::thread::Builder::new()
         .name("tally-writer".into())
         .spawn(move || state.run(rx, every))
         .map_err(StoreError::Io)?;
-    Ok((Writer { tx, max_queued_viewers: cfg.max_queued_viewers, stats, live }, handle))
+    Ok((Writer { tx, max_queued_viewers: cfg.max_queued_viewers, stats, live, gate }, handle))
 }
 
 impl State {
@@ -325,6 +339,8 @@ impl State {
             pending: Pending::default(),
             retry_dims: Vec::new(),
             last_checkpoint: Instant::now(),
+            gate: Arc::new(RwLock::new(())),
+            forgotten: HashSet::new(),
         };
         let mut replayed = 0usize;
         for seq in &segments {
@@ -388,8 +404,11 @@ impl State {
             if !reports.is_empty() {
                 self.commit(reports);
             }
+            // While a backup holds the gate, checkpoints wait (the final one blocks for it).
+            let gate = self.gate.clone();
+            let open = if stop.is_some() { Some(gate.read()) } else { gate.try_read() };
             let due = self.pending.dirty && self.last_checkpoint.elapsed() >= every;
-            if due || (!syncs.is_empty() && self.pending.dirty) || stop.is_some() {
+            if open.is_some() && (due || (!syncs.is_empty() && self.pending.dirty) || stop.is_some()) {
                 let res = self.checkpoint_now(crate::now());
                 if let Err(e) = &res {
                     tracing::error!(error = %e, "checkpoint failed; will retry");
@@ -407,7 +426,9 @@ impl State {
                 self.parts.close_idle(Duration::from_secs(60));
                 self.last_checkpoint = Instant::now();
             }
+            drop(open);
             if let Some(ack) = stop {
+                let _open = gate.read();
                 let res = self.checkpoint_now(crate::now()).map_err(WriteError::Store);
                 let _ = ack.send(res);
                 return;
@@ -428,6 +449,10 @@ impl State {
         for (r, ack) in reports {
             let n = r.viewer_count().max(1);
             self.stats.queued_viewers.fetch_sub(n, Ordering::AcqRel);
+            if self.forgotten.contains(&r.account) {
+                let _ = ack.send(Err(WriteError::Stopped));
+                continue;
+            }
             let key = (r.server, r.report_hash);
             let dup = self.pending.dedupe_set.contains(&key)
                 || batch_ids.contains(&key)
@@ -707,6 +732,9 @@ impl State {
     }
 
     fn forget_account(&mut self, account: Id) -> Result<(), WriteError> {
+        self.forgotten.insert(account);
+        let gate = self.gate.clone();
+        let _open = gate.read();
         self.checkpoint_now(crate::now())?;
         self.sessions.retain(|_, s| s.account != account);
         self.concurrent.retain(|(a, _), _| *a != account);

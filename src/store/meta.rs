@@ -11,9 +11,9 @@ use sled::transaction::ConflictableTransactionError as Abort;
 use super::{StoreError, codec, keys};
 use crate::model::account::{Account, ApiToken, Id, LoginSession, Server, User};
 
-/// Handle on the meta database.
-#[derive(Clone)]
-pub struct MetaStore {
+/// The open meta database and its trees. Reached through [`super::MetaStore`], which can
+/// swap in a compacted copy underneath every clone.
+pub struct MetaDb {
     db: sled::Db,
     accounts: sled::Tree,
     users: sled::Tree,
@@ -40,16 +40,21 @@ fn put<T: Serialize>(tree: &sled::Tree, key: &[u8], value: &T) -> Result<(), Sto
     Ok(())
 }
 
-impl MetaStore {
+impl MetaDb {
     /// Opens (creating) the meta database and migrates its schema.
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<MetaStore, StoreError> {
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<MetaDb, StoreError> {
         let db = super::open_db(path, cache_bytes)?;
         super::migrations::migrate(&db)?;
         Self::from_db(db)
     }
 
-    fn from_db(db: sled::Db) -> Result<MetaStore, StoreError> {
-        Ok(MetaStore {
+    /// The underlying database (compaction and backup copy it whole).
+    pub fn sled(&self) -> &sled::Db {
+        &self.db
+    }
+
+    fn from_db(db: sled::Db) -> Result<MetaDb, StoreError> {
+        Ok(MetaDb {
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             users_by_email: db.open_tree("users_by_email")?,
@@ -368,4 +373,68 @@ impl MetaStore {
         self.dedupe.apply_batch(batch)?;
         Ok(())
     }
+}
+
+/// Scans used by data-subject requests (export, erasure) and retention. They walk whole trees:
+/// these requests are rare, and the trees they walk are small.
+impl MetaDb {
+    /// Every API token (without its hash).
+    pub fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        all(&self.api_tokens)
+    }
+
+    /// Every login session (without its hash).
+    pub fn login_sessions(&self) -> Result<Vec<LoginSession>, StoreError> {
+        all(&self.login_sessions)
+    }
+
+    /// Removes the login sessions `pred` selects; returns how many.
+    pub fn remove_login_sessions_where(
+        &self,
+        pred: &dyn Fn(&LoginSession) -> bool,
+    ) -> Result<usize, StoreError> {
+        remove_where(&self.login_sessions, pred)
+    }
+
+    /// Removes the API tokens `pred` selects; returns how many.
+    pub fn remove_api_tokens_where(
+        &self,
+        pred: &dyn Fn(&ApiToken) -> bool,
+    ) -> Result<usize, StoreError> {
+        remove_where(&self.api_tokens, pred)
+    }
+
+    /// Removes an account record (erasure; its users, servers and the rest go first).
+    pub fn remove_account_record(&self, id: Id) -> Result<(), StoreError> {
+        self.accounts.remove(keys::id(id))?;
+        Ok(())
+    }
+
+    /// Settings whose name starts with `prefix`.
+    pub fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.settings
+            .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+}
+
+fn remove_where<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    pred: &dyn Fn(&T) -> bool,
+) -> Result<usize, StoreError> {
+    let mut batch = sled::Batch::default();
+    let mut n = 0;
+    for item in tree.iter() {
+        let (k, v) = item?;
+        if pred(&codec::decode(&v)?) {
+            batch.remove(k);
+            n += 1;
+        }
+    }
+    tree.apply_batch(batch)?;
+    Ok(n)
 }

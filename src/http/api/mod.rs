@@ -1,5 +1,9 @@
 //! JSON API handlers, one file per concept.
 
+pub mod backup;
+pub mod export;
+pub mod privacy;
+pub mod retention;
 pub mod servers;
 pub mod stats;
 pub mod system;

@@ -1,0 +1,187 @@
+//! Erasure (data-subject right): a user, or a whole account, is removed down to the files.
+//!
+//! An account goes in this order, so that nothing of it can be written again once it started:
+//! 1. its servers (and their ingest tokens and report ids) are removed: new reports get 401;
+//! 2. the writer forgets it: folds what it holds, drops its sessions and live state from the
+//!    checkpoint snapshot, and refuses reports still in flight for it;
+//! 3. its statistics partitions are deleted (directories) and its salts destroyed (files);
+//! 4. its users, login sessions, API tokens, settings and account record are removed from the
+//!    meta database, which is then **compacted** (rewritten and swapped, see
+//!    `store::handle`), because sled keeps removed bytes in its files.
+//!
+//! A crash between steps leaves an account record without servers, or statistics without an
+//! account record; the retention run deletes the latter, and repeating the erasure finishes
+//! the former.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+
+use super::{Lifecycle, retention};
+use crate::ingest::writer::{WriteError, Writer};
+use crate::model::account::{Id, Role, User};
+use crate::store::StoreError;
+
+/// Why an erasure did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum EraseError {
+    /// The request is understood but would leave the instance or account unmanageable.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the writer did not confirm: {0}")]
+    Writer(#[from] WriteError),
+    #[error("the erasure task failed: {0}")]
+    Task(String),
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Erased {
+    pub users: u64,
+    pub servers: u64,
+    pub api_tokens: u64,
+    pub login_sessions: u64,
+    /// Bytes given back to the file system (statistics, salts, meta compaction).
+    pub bytes: u64,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EraseError> + Send + 'static,
+) -> Result<T, EraseError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EraseError::Task(e.to_string()))?
+}
+
+/// Erases an account and everything stored for it.
+pub async fn erase_account(
+    lc: Arc<Lifecycle>,
+    writer: &Writer,
+    account: Id,
+    now: i64,
+) -> Result<Erased, EraseError> {
+    let l = lc.clone();
+    let servers = blocking(move || {
+        let mut n = 0;
+        for s in l
+            .meta
+            .servers()?
+            .into_iter()
+            .filter(|s| s.account_id == account)
+        {
+            l.meta.remove_server(s.id)?;
+            l.meta.forget_server_reports(s.id)?;
+            n += 1;
+        }
+        l.meta.flush()?;
+        Ok(n)
+    })
+    .await?;
+    writer.forget_account(account).await?;
+    blocking(move || {
+        let _busy = lc.exclusive.lock();
+        let mut out = Erased {
+            servers,
+            ..Default::default()
+        };
+        out.bytes += lc.parts.drop_account(account)?;
+        lc.salts.destroy_account(account)?;
+        for u in lc
+            .meta
+            .users()?
+            .into_iter()
+            .filter(|u| u.account_id == account)
+        {
+            let (t, s) = remove_user_records(&lc, &u)?;
+            out.api_tokens += t;
+            out.login_sessions += s;
+            out.users += 1;
+        }
+        retention::remove_account(&lc.meta, account)?;
+        lc.meta.remove_account_record(account)?;
+        lc.meta.flush()?;
+        out.bytes += lc.compact_meta(now)?.reclaimed();
+        lc.stats.erasures.fetch_add(1, Ordering::Relaxed);
+        lc.stats.reclaimed(out.bytes);
+        tracing::info!(event = "account_erased", account = %account, "account erased");
+        Ok(out)
+    })
+    .await
+}
+
+fn remove_user_records(lc: &Lifecycle, u: &User) -> Result<(u64, u64), StoreError> {
+    let id = u.id;
+    let tokens = lc.meta.remove_api_tokens_where(&|t| t.user_id == id)? as u64;
+    let sessions = lc.meta.remove_login_sessions_where(&|s| s.user_id == id)? as u64;
+    lc.meta.remove_user(id)?;
+    Ok((tokens, sessions))
+}
+
+/// Checks that `user` may erase themselves: an account keeps an owner, and the instance keeps
+/// an operator.
+pub fn check_user_erasable(lc: &Lifecycle, user: &User) -> Result<(), EraseError> {
+    let users = lc.meta.users()?;
+    if user.operator && !users.iter().any(|u| u.operator && u.id != user.id) {
+        return Err(EraseError::Refused(
+            "you are the only instance operator; make another user operator first".into(),
+        ));
+    }
+    let others_in_account = users
+        .iter()
+        .filter(|u| u.account_id == user.account_id && u.id != user.id);
+    if user.role == Role::Owner
+        && !others_in_account.clone().any(|u| u.role == Role::Owner)
+        && others_in_account.count() > 0
+    {
+        return Err(EraseError::Refused(
+            "you are the account's only owner; make another user owner first (or ask the operator to delete the account)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Erases one user: their record, login sessions and API tokens; the meta database is then
+/// compacted so their e-mail address leaves the files.
+pub async fn erase_user(lc: Arc<Lifecycle>, user: User, now: i64) -> Result<Erased, EraseError> {
+    blocking(move || {
+        let _busy = lc.exclusive.lock();
+        check_user_erasable(&lc, &user)?;
+        let (tokens, sessions) = remove_user_records(&lc, &user)?;
+        lc.meta.flush()?;
+        let bytes = lc.compact_meta(now)?.reclaimed();
+        lc.stats.erasures.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(event = "user_erased", user = %user.id, "user erased");
+        Ok(Erased {
+            users: 1,
+            api_tokens: tokens,
+            login_sessions: sessions,
+            bytes,
+            ..Default::default()
+        })
+    })
+    .await
+}
+
+/// A pseudonym that replaces an erased person in records that must keep the action (activity
+/// entries): random, so it links to nobody; one per erasure, so one person's entries still
+/// read as one actor.
+pub fn pseudonym() -> String {
+    format!("erased-{:08x}", rand::random::<u32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudonyms_are_random_and_say_what_they_are() {
+        let (a, b) = (pseudonym(), pseudonym());
+        assert!(a.starts_with("erased-") && a.len() == 15);
+        assert_ne!(a, b);
+        let _ = Id(1);
+    }
+}
