@@ -30,7 +30,7 @@ pub enum Command {
     /// Run beside a media server: collect its statistics and push them to a panel
     Agent(crate::agent::AgentArgs),
     /// Manage panel users (works whether or not the server is running)
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tally user list --data-dir /var/lib/tally\n  tally user add --email ops@example.com --role admin\n  tally user reset-password --email ops@example.com")]
     User(UserCommand),
     /// Check configuration, data directory, GeoIP files and storage; exit code 0 when healthy
     #[command(after_help = "Example:\n  tally check --data-dir /var/lib/tally && echo healthy")]

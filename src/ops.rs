@@ -303,7 +303,14 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
         report(true, "storage", "not created yet (first start creates it)".into());
     }
     match GeoIp::open(&GeoIpConfig { city: config.geoip_city.clone(), asn: config.geoip_asn.clone() }) {
-        Ok(g) => report(true, "GeoIP", g.about().to_string()),
+        Ok(g) => {
+            for src in g.about().sources {
+                let built = jiff::Timestamp::from_second(src.build_epoch as i64)
+                    .map(|t| t.strftime("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|_| "unknown".into());
+                report(true, &format!("GeoIP {}", src.kind.as_str()), format!("{} ({}, built {built})", src.source, src.database_type));
+            }
+        }
         Err(e) => report(false, "GeoIP", e.to_string()),
     }
     let probe = if data.exists() { data.as_path() } else { Path::new(".") };

@@ -192,6 +192,10 @@ pub fn user_json(user: &User, account: &Account) -> serde_json::Value {
 
 /// Parses a JSON body with errors that name the field.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Fast path without path tracking; only a failure pays for a second, path-tracking parse.
+    if let Ok(v) = serde_json::from_slice(body) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

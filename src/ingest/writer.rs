@@ -523,6 +523,7 @@ impl State {
             };
             let prev_publishing = srv.streams.get(&(s.app.clone(), s.stream.clone())).and_then(|l| l.publishing);
             let d = p.streams.entry(key.clone()).or_default();
+            // Disjoint fields of `p`: the stream's delta and its day sketch are updated together.
             let n = s.viewers.len() as u64;
             d.scalars.viewer_seconds += n * interval;
             d.scalars.bytes_in += s.ingress_bytes;
@@ -539,6 +540,7 @@ impl State {
                 }
             }
             let mut bytes_out = 0u64;
+            let uniq = p.uniq.entry(StreamMinute { minute: day, ..key }).or_default();
             for v in &s.viewers {
                 bytes_out += v.bytes;
                 let mut stat = DimStat { viewer_seconds: interval, bytes_out: v.bytes, ..Default::default() };
@@ -582,7 +584,7 @@ impl State {
                 if let Some(secs) = ended_secs {
                     d.dims.add(DimKey::Duration(duration_bucket(secs)), DimStat { views: 1, ..Default::default() });
                 }
-                p.uniq.entry(StreamMinute { minute: day, ..key.clone() }).or_default().insert_hash(v.uniq);
+                uniq.insert_hash(v.uniq);
             }
             d.scalars.bytes_out += bytes_out;
             let e = new_counts.entry((s.app.clone(), s.stream.clone())).or_default();

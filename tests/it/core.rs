@@ -324,3 +324,115 @@ fn cli_version_help_and_clear_startup_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tally.toml") && err.contains("listen"), "{err}");
 }
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap_or("").to_string());
+                }
+                refs(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn openapi_document_is_complete_and_consistent() {
+    let app = TestApp::spawn();
+    let r = app.get_as("/api/v1/openapi.json", None);
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in ["/api/v1/ingest", "/api/v1/auth/login", "/api/v1/servers", "/api/v1/servers/{id}", "/api/v1/stats/summary",
+              "/api/v1/stats/timeseries", "/api/v1/stats/breakdown", "/api/v1/streams", "/api/v1/openapi.json", "/healthz", "/metrics"] {
+        assert!(paths.contains_key(p), "missing {p}");
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {r}");
+    }
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
+            // Every documented GET without path parameters exists on the server.
+            if method == "get" && !path.contains('{') {
+                let status = app.get(path).status;
+                assert_ne!(status, 404, "GET {path} is documented but missing");
+                assert!(status < 500, "GET {path} answered {status}");
+            }
+        }
+    }
+}
+
+#[test]
+fn geoip_city_and_asn_enrich_breakdowns() {
+    let geo = fixtures().join("geoip");
+    let city = geo.join("GeoLite2-City-Test.mmdb");
+    let asn = geo.join("GeoLite2-ASN-Test.mmdb");
+    let app = TestApp::spawn_with(&["--geoip-city", city.to_str().unwrap(), "--geoip-asn", asn.to_str().unwrap()], &[]);
+    let (_, token) = app.add_server("edge");
+    let r = report("g1", report_time(), json!([stream("live", "geo", vec![
+        viewer("a", "81.2.69.142", "VLC/3.0.18 LibVLC/3.0.18", "hls", 10, 30, false),
+        viewer("b", "1.128.0.1", "Lavf/60.3.100", "rtmp", 10, 30, false),
+    ])]));
+    assert_eq!(app.ingest(&token, &r).status, 200);
+    let country = app.get("/api/v1/stats/breakdown?dimension=country").json();
+    let gb = country["rows"].as_array().unwrap().iter().find(|r| r["key"] == "GB").expect("GB row");
+    assert_eq!(gb["label"], "United Kingdom");
+    let region = app.get("/api/v1/stats/breakdown?dimension=region").json();
+    assert!(region["rows"].as_array().unwrap().iter().any(|r| r["key"] == "GB-ENG" && r["label"] == "England"), "{region}");
+    let city = app.get("/api/v1/stats/breakdown?dimension=city").json();
+    assert!(city["rows"].as_array().unwrap().iter().any(|r| r["key"] == "2643743" && r["label"] == "London"), "{city}");
+    let asn = app.get("/api/v1/stats/breakdown?dimension=asn").json();
+    assert!(asn["rows"].as_array().unwrap().iter().any(|r| r["key"] == "1221" && r["label"].as_str().unwrap().contains("Telstra")), "{asn}");
+    let player = app.get("/api/v1/stats/breakdown?dimension=player").json();
+    assert!(player["rows"].as_array().unwrap().iter().any(|r| r["key"] == "VLC"), "{player}");
+    for row in country["rows"].as_array().unwrap().iter().chain(asn["rows"].as_array().unwrap()) {
+        assert!(!row["label"].as_str().unwrap().is_empty());
+    }
+    let about = app.get("/api/v1/about").json();
+    assert!(about.to_string().contains("GeoLite2-City"), "{about}");
+}
+
+#[test]
+fn embedded_country_database_works_without_files() {
+    let app = TestApp::spawn();
+    let (_, token) = app.add_server("edge");
+    let r = report("c1", report_time(), json!([stream("live", "geo", vec![viewer("a", "81.2.69.142", "VLC", "hls", 10, 30, false)])]));
+    assert_eq!(app.ingest(&token, &r).status, 200);
+    let country = app.get("/api/v1/stats/breakdown?dimension=country").json();
+    assert_eq!(country["rows"].as_array().unwrap().len(), 1, "{country}");
+    assert!(app.get("/api/v1/about").text().contains("DB-IP"));
+}
+
+#[test]
+fn broken_or_missing_geoip_files_stop_startup_naming_the_file() {
+    let geo = fixtures().join("geoip");
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.mmdb");
+    std::fs::write(&junk, b"this is not a MaxMind database").unwrap();
+    let missing = dir.path().join("missing.mmdb");
+    let cases = vec![junk, missing, geo.join("invalid-string-length.mmdb"), geo.join("libmaxminddb-corrupt-search-tree.mmdb")];
+    for file in cases {
+        let out = std::process::Command::new(bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--geoip-city")
+            .arg(&file)
+            .env("TALLY_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("TALLY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{} was accepted", file.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        assert!(err.contains(&name), "error does not name {name}: {err}");
+    }
+}
