@@ -39,6 +39,10 @@ struct Shared {
     path: PathBuf,
     cache_bytes: u64,
     db: RwLock<Option<MetaDb>>,
+    /// `<path>.lock`, held exclusively while the store is open: sled locks only its own files,
+    /// and those change during a swap, so this lock is what keeps a second process (an offline
+    /// CLI verb) from "recovering" a compaction the server is in the middle of.
+    _lock: std::fs::File,
 }
 
 /// Handle on the meta database. Cheap to clone; every clone reaches the same database, also
@@ -118,6 +122,17 @@ impl MetaStore {
     /// Opens (creating) the meta database at `path`, first finishing a compaction a crash may
     /// have interrupted, and migrates its schema.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<MetaStore, StoreError> {
+        use fs2::FileExt;
+        let parent = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(io_error)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_file_name(format!("{name}.lock")))
+            .map_err(io_error)?;
+        lock.try_lock_exclusive().map_err(|_| StoreError::Locked(path.to_path_buf()))?;
         recover_swap(path)?;
         let db = MetaDb::open(path, cache_bytes)?;
         Ok(MetaStore {
@@ -125,6 +140,7 @@ impl MetaStore {
                 path: path.to_path_buf(),
                 cache_bytes,
                 db: RwLock::new(Some(db)),
+                _lock: lock,
             }),
         })
     }
