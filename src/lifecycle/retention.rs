@@ -586,11 +586,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let meta = MetaStore::open(&dir.path().join("meta"), 1 << 20).unwrap();
         assert_eq!(instance(&meta).unwrap(), Retention::defaults());
-        let mut r = Retention::defaults();
-        r.hour_days = 100;
+        let r = Retention { hour_days: 100, ..Retention::defaults() };
         set_instance(&meta, &r).unwrap();
-        let mut o = Overrides::default();
-        o.hour_days = Some(50);
+        let o = Overrides { hour_days: Some(50), ..Default::default() };
         set_overrides(&meta, Id(7), &o).unwrap();
         assert_eq!(effective(&meta, Id(7)).unwrap().hour_days, 50);
         assert_eq!(effective(&meta, Id(8)).unwrap().hour_days, 100);
