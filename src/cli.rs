@@ -30,7 +30,8 @@ pub enum Command {
     /// Run beside a media server: collect its statistics and push them to a panel
     Agent(crate::agent::AgentArgs),
     /// Manage panel users (works whether or not the server is running)
-    #[command(subcommand, after_help = "Examples:\n  tally user list --data-dir /var/lib/tally\n  tally user add --email ops@example.com --role admin\n  tally user reset-password --email ops@example.com")]
+    #[command(subcommand, after_help = "Examples:\n  tally user list --data-dir /var/lib/tally\n  \
+echo 'long passphrase' | tally user add --email ops@example.com --role viewer --password-stdin")]
     User(UserCommand),
     /// Check configuration, data directory, GeoIP files and storage; exit code 0 when healthy
     #[command(after_help = "Example:\n  tally check --data-dir /var/lib/tally && echo healthy")]
@@ -117,6 +118,9 @@ pub enum UserCommand {
         /// Make the user an instance operator
         #[arg(long)]
         operator: bool,
+        /// Account id to add the user to [default: the first account]
+        #[arg(long)]
+        account: Option<String>,
         #[arg(long, env = "TALLY_DATA_DIR", default_value = "tally-data")]
         data_dir: PathBuf,
     },

@@ -8,6 +8,8 @@
 //! user agent, salted hashes; **the viewer IP is dropped here**) → `ingest::writer` (journal,
 //! group commit, aggregation, checkpoints) → `store` (sled partitions) → `query` → `http::api`.
 
+pub mod activity;
+pub mod adminsock;
 pub mod agent;
 pub mod auth;
 pub mod bench;
@@ -24,6 +26,7 @@ pub mod model;
 pub mod ops;
 pub mod query;
 pub mod store;
+pub mod totp;
 
 use std::process::ExitCode;
 
@@ -88,6 +91,7 @@ pub fn create_first_admin(
         domains: Vec::new(),
         processing_restricted: false,
         timezone: "UTC".into(),
+        limits: Default::default(),
     };
     meta.put_account(&account)?;
     let user = User {
@@ -99,6 +103,8 @@ pub fn create_first_admin(
         operator: true,
         password_hash,
         created_at: now,
+        totp: None,
+        slices: Vec::new(),
     };
     meta.insert_user(&user)?;
     meta.flush()?;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use actix_web::web;
 use anyhow::{Context, bail};
 
+use crate::adminsock::Request as AdminRequest;
 use crate::cli::{BackupArgs, RestoreArgs, RetentionCommand, UserCommand};
 use crate::lifecycle::{Lifecycle, backup as backups, retention as retentions};
 use crate::config::{Config, ServeArgs};
@@ -19,7 +20,6 @@ use crate::ingest::dict::DimDict;
 use crate::ingest::enrich::Enricher;
 use crate::ingest::useragent::UserAgents;
 use crate::ingest::writer::{self, WriterConfig};
-use crate::model::account::Role;
 use crate::store::{MetaStore, Partitions};
 
 /// Creates the data directory with owner-and-group-only permissions.
@@ -55,7 +55,8 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     let salts = Arc::new(crate::lifecycle::salts_for(&data, &meta));
     salts.destroy_closed(crate::now())?;
     crate::lifecycle::backup::remove_stale_staging(&data);
-    let parts = Arc::new(Partitions::new(data.join("stats"), config.cache_bytes));
+    // Many partitions can be open at once; each gets a small slice of the cache budget.
+    let parts = Arc::new(Partitions::new(data.join("stats"), (config.cache_bytes / 8).max(1 << 20)));
     parts.recover().context("cannot finish an interrupted compaction")?;
     let (writer, writer_thread) = writer::start(
         WriterConfig {
@@ -92,12 +93,17 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     let server = crate::http::serve_plain(listener, state.clone(), workers)?;
     let handle = server.handle();
     let scheduler = crate::jobs::start(state.clone(), salts).await?;
+    let admin_socket = crate::adminsock::serve(&data, meta.clone(), geo.clone())
+        .await
+        .with_context(|| format!("cannot create the admin socket in {}", data.display()))?;
     tracing::info!(url = %format!("http://{local}"), data_dir = %data.display(), "tally listening");
     let server_task = actix_web::rt::spawn(server);
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and writing a checkpoint");
     handle.stop(true).await;
     let _ = server_task.await;
+    admin_socket.abort();
+    let _ = std::fs::remove_file(crate::adminsock::socket_path(&data));
     if let Some(mut s) = scheduler {
         let _ = s.shutdown().await;
     }
@@ -182,61 +188,40 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     }
 }
 
+/// Runs a user command on the data directory directly, or, while `tally serve` holds it,
+/// through the running server's admin socket.
+fn user_request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<String> {
+    let resp = match open_meta_offline(data_dir) {
+        Ok(meta) => crate::adminsock::execute(&meta, None, req),
+        Err(e) if data_dir.join("meta").exists() && crate::adminsock::socket_path(data_dir).exists() => {
+            crate::adminsock::call(data_dir, &req).map_err(|se| {
+                anyhow::anyhow!("{e}; the running server's admin socket did not answer either: {se}")
+            })?
+        }
+        Err(e) => return Err(e),
+    };
+    if resp.ok { Ok(resp.output) } else { bail!("{}", resp.error.unwrap_or_else(|| "failed".into())) }
+}
+
 /// `tally user …`
 pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::List { data_dir } => {
-            let meta = open_meta_offline(&data_dir)?;
-            let accounts = meta.accounts()?;
-            println!("{:<16}  {:<32}  {:<8}  {:<8}  account", "id", "email", "role", "operator");
-            for u in meta.users()? {
-                let acc = accounts.iter().find(|a| a.id == u.account_id).map_or("?", |a| a.name.as_str());
-                println!("{:<16}  {:<32}  {:<8}  {:<8}  {acc}", u.id, u.email, u.role.as_str(), if u.operator { "yes" } else { "" });
-            }
+            print!("{}", user_request(&data_dir, AdminRequest::List)?);
             Ok(())
         }
-        UserCommand::Add { email, role, password_stdin, operator, data_dir } => {
-            let meta = open_meta_offline(&data_dir)?;
-            let email = crate::http::auth::normalize_email(&email).map_err(|m| anyhow::anyhow!(m))?;
-            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be owner, admin, viewer or billing"))?;
+        UserCommand::Add { email, role, password_stdin, operator, account, data_dir } => {
             let (password, generated) = read_password(password_stdin)?;
-            let hash = crate::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-            let user = match meta.accounts()?.first() {
-                None => crate::create_first_admin(&meta, &email, hash, "Default")?.0,
-                Some(account) => {
-                    let user = crate::model::account::User {
-                        id: crate::model::account::Id::random(),
-                        account_id: account.id,
-                        email: email.clone(),
-                        name: String::new(),
-                        role,
-                        operator,
-                        password_hash: hash,
-                        created_at: crate::now(),
-                    };
-                    if !meta.insert_user(&user)? {
-                        bail!("a user with e-mail {email} already exists; use `tally user reset-password`");
-                    }
-                    user
-                }
-            };
-            meta.flush()?;
-            println!("added {} ({})", user.email, user.role.as_str());
+            let req = AdminRequest::Add { email, role, operator, password: password.clone(), account };
+            print!("{}", user_request(&data_dir, req)?);
             if generated {
                 println!("password: {password}");
             }
             Ok(())
         }
         UserCommand::ResetPassword { email, password_stdin, data_dir } => {
-            let meta = open_meta_offline(&data_dir)?;
-            let mut user = meta
-                .user_by_email(&email.trim().to_lowercase())?
-                .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}; `tally user list` shows them"))?;
             let (password, generated) = read_password(password_stdin)?;
-            user.password_hash = crate::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-            meta.update_user(&user)?;
-            meta.flush()?;
-            println!("password of {} changed", user.email);
+            print!("{}", user_request(&data_dir, AdminRequest::ResetPassword { email, password: password.clone() })?);
             if generated {
                 println!("password: {password}");
             }

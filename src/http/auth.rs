@@ -1,8 +1,9 @@
-//! Who is calling: session cookie or bearer token → [`Principal`]; login, logout, first-run
-//! setup and `/me`.
+//! Who is calling: session cookie or bearer token → [`Principal`]; login (with the optional
+//! TOTP code), logout, first-run setup and `/me`.
 //!
 //! Cookie-authenticated writes must come from the panel's own origin (the `Origin` header must
 //! match `Host`): together with `SameSite=Strict` this closes cross-site request forgery.
+//! API tokens are checked for expiry and their IP allow-list here, so no handler can forget to.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -16,9 +17,11 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::State;
+use crate::activity::{Action, Event};
 use crate::auth::{check_password_policy, dummy_hash, hash_password, new_token, token_hash, verify_password};
 use crate::error::ApiError;
-use crate::model::account::{Account, Id, LoginSession, Role, Scope, User};
+use crate::model::account::{Account, Id, LoginSession, Role, Scope, Slice, User};
+use crate::store::meta::INSTANCE;
 
 /// Name of the one cookie the panel sets.
 pub const SESSION_COOKIE: &str = "tally_session";
@@ -34,10 +37,16 @@ pub struct Principal {
     /// Highest scope the credentials allow (sessions: everything the role allows).
     pub scope: Scope,
     pub via_cookie: bool,
+    /// Slices the user is limited to (empty: the whole account).
+    pub slices: Vec<Slice>,
+    /// Hash of the login-session token used, when the caller came with one.
+    pub session: Option<[u8; 32]>,
+    /// Client address (after trusted proxies), for the activity log.
+    pub ip: Option<IpAddr>,
 }
 
 impl Principal {
-    /// Requires a role that may change things, and write scope.
+    /// Requires a role that may change things, write scope, and no slice limit.
     pub fn require_write(&self) -> Result<(), ApiError> {
         if !self.user.role.can_write() && !self.user.operator {
             return Err(ApiError::forbidden(format!("the {} role cannot change anything", self.user.role.as_str())));
@@ -45,7 +54,31 @@ impl Principal {
         if self.scope < Scope::Write {
             return Err(ApiError::forbidden("this token is read-only"));
         }
+        if !self.slices.is_empty() {
+            return Err(ApiError::forbidden("a user limited to slices cannot change the account"));
+        }
         Ok(())
+    }
+
+    /// Requires an admin-scoped credential (sessions have it): for managing people and
+    /// credentials.
+    pub fn require_admin_scope(&self) -> Result<(), ApiError> {
+        if self.scope < Scope::Admin {
+            return Err(ApiError::forbidden(format!(
+                "this needs an admin-scoped token (this one is {})",
+                self.scope.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Requires the account's owner (or the operator) with an admin-scoped credential.
+    pub fn require_owner(&self) -> Result<(), ApiError> {
+        self.require_write()?;
+        if self.user.role != Role::Owner && !self.user.operator {
+            return Err(ApiError::forbidden("only the account's owner may manage users"));
+        }
+        self.require_admin_scope()
     }
 
     /// Requires the instance operator.
@@ -65,6 +98,16 @@ impl Principal {
             return Err(ApiError::forbidden("the billing role sees traffic reports only"));
         }
         Ok(())
+    }
+
+    /// Records an activity entry in the account acted on.
+    pub fn record(&self, state: &State, action: Action, target: impl Into<String>) {
+        crate::activity::record(
+            &state.meta,
+            &state.geo,
+            crate::now(),
+            Event { account: self.account.id, actor: &self.user.email, action, target: target.into(), ip: self.ip },
+        );
     }
 }
 
@@ -102,30 +145,38 @@ fn same_origin(req: &HttpRequest) -> bool {
 
 fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError> {
     let now = crate::now();
+    let ip = client_ip(req, state);
     let unauthorized = || ApiError::Unauthorized("log in or send Authorization: Bearer <token>".into());
-    let (user, scope, via_cookie) = if let Some(token) = bearer(req) {
+    let (user, scope, via_cookie, session) = if let Some(token) = bearer(req) {
         let hash = token_hash(token);
         if let Some(t) = state.meta.api_token(&hash)? {
             if t.expires_at.is_some_and(|e| e < now) {
                 return Err(ApiError::Unauthorized("this token has expired".into()));
             }
+            if !t.allowed_ips.is_empty() && !ip.is_some_and(|ip| t.allowed_ips.iter().any(|n| n.contains(&ip))) {
+                return Err(ApiError::Forbidden {
+                    code: "ip_not_allowed",
+                    message: "this token may not be used from this address (see its allowed_ips)".into(),
+                });
+            }
             let user = state.meta.user(t.user_id)?.ok_or_else(unauthorized)?;
-            (user, t.scope, false)
+            (user, t.scope, false, None)
         } else if let Some(s) = state.meta.login_session(&hash)? {
             // The login response's token doubles as a bearer token for scripts.
             if s.expires_at < now {
                 return Err(unauthorized());
             }
-            (state.meta.user(s.user_id)?.ok_or_else(unauthorized)?, Scope::Admin, false)
+            (state.meta.user(s.user_id)?.ok_or_else(unauthorized)?, Scope::Admin, false, Some(hash))
         } else {
             return Err(unauthorized());
         }
     } else if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        let s = state.meta.login_session(&token_hash(cookie.value()))?.ok_or_else(unauthorized)?;
+        let hash = token_hash(cookie.value());
+        let s = state.meta.login_session(&hash)?.ok_or_else(unauthorized)?;
         if s.expires_at < now {
             return Err(unauthorized());
         }
-        (state.meta.user(s.user_id)?.ok_or_else(unauthorized)?, Scope::Admin, true)
+        (state.meta.user(s.user_id)?.ok_or_else(unauthorized)?, Scope::Admin, true, Some(hash))
     } else {
         return Err(unauthorized());
     };
@@ -144,7 +195,27 @@ fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError>
         account_id = id;
     }
     let account = state.meta.account(account_id)?.ok_or(ApiError::NotFound("account"))?;
-    Ok(Principal { user, account, scope, via_cookie })
+    // A slice that was deleted no longer limits anyone; a user whose every slice is gone
+    // would otherwise see the whole account, so such a user sees nothing instead.
+    let mut slices = Vec::new();
+    for id in &user.slices {
+        if let Some(s) = state.meta.slice(user.account_id, *id)? {
+            slices.push(s);
+        }
+    }
+    if !user.slices.is_empty() && slices.is_empty() {
+        slices.push(Slice {
+            id: Id(0),
+            account_id: user.account_id,
+            name: "(none)".into(),
+            servers: vec![Id(0)],
+            app_regex: None,
+            stream_regex: None,
+            timezone: "UTC".into(),
+            created_at: 0,
+        });
+    }
+    Ok(Principal { user, account, scope, via_cookie, slices, session, ip })
 }
 
 impl FromRequest for Principal {
@@ -166,6 +237,9 @@ impl FromRequest for Principal {
 pub struct LoginBody {
     email: String,
     password: String,
+    /// Current TOTP code, for users who turned the second factor on.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 fn session_cookie(value: String, req: &HttpRequest, max_age: CookieDuration) -> Cookie<'static> {
@@ -186,8 +260,50 @@ pub fn user_json(user: &User, account: &Account) -> serde_json::Value {
         "name": user.name,
         "role": user.role.as_str(),
         "operator": user.operator,
+        "totp_enabled": user.totp_enabled(),
+        "slices": user.slices.iter().map(Id::to_string).collect::<Vec<_>>(),
+        "created_at": user.created_at,
         "account": {"id": account.id.to_string(), "name": account.name},
     })
+}
+
+/// The user agent of a request, cut to 200 characters.
+pub fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// Starts a login session for `user`: stores it (hashed, indexed by user) and answers with
+/// the session cookie and the token.
+pub fn start_session(
+    req: &HttpRequest,
+    state: &State,
+    user: &User,
+    account: &Account,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let now = crate::now();
+    let token = new_token("tls_");
+    let ip = client_ip(req, state);
+    state.meta.put_login_session(
+        &token_hash(&token),
+        &LoginSession {
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + SESSION_TTL_S,
+            id: Id::random(),
+            ip: ip.map(crate::activity::truncate_ip),
+            user_agent: user_agent(req),
+        },
+    )?;
+    Ok(HttpResponse::build(status)
+        .cookie(session_cookie(token.clone(), req, CookieDuration::seconds(SESSION_TTL_S)))
+        .json(json!({"token": token, "user": user_json(user, account)})))
 }
 
 /// Parses a JSON body with errors that name the field.
@@ -221,34 +337,96 @@ pub async fn login(req: HttpRequest, state: State, body: web::Bytes) -> Result<H
     let password = b.password;
     let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
     let ok = web::block(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)?;
-    let user = match (user, ok) {
+    let failed = |account: Id, why: &str| {
+        state.throttle.fail(&email, ip, now);
+        crate::activity::record(
+            &state.meta,
+            &state.geo,
+            now,
+            Event { account, actor: &email, action: Action::LoginFailed, target: why.to_string(), ip },
+        );
+        tracing::info!(event = "login_failed", "login failed");
+    };
+    let mut user = match (user, ok) {
         (Some(u), true) => u,
-        _ => {
-            state.throttle.fail(&email, ip, now);
-            tracing::info!(event = "login_failed", "login failed");
+        (Some(u), false) => {
+            failed(u.account_id, "wrong password");
+            return Err(ApiError::Unauthorized("wrong e-mail or password".into()));
+        }
+        (None, _) => {
+            failed(INSTANCE, "unknown e-mail");
             return Err(ApiError::Unauthorized("wrong e-mail or password".into()));
         }
     };
+    if let Some(totp) = user.totp.as_ref().filter(|t| t.enabled) {
+        // Only reached with the right password, so these answers reveal nothing to someone
+        // who does not have it. Each counts as a failure so that the password cannot be
+        // confirmed at leisure past the throttle.
+        let Some(code) = b.code.as_deref().filter(|c| !c.trim().is_empty()) else {
+            failed(user.account_id, "second factor missing");
+            return Ok(HttpResponse::Unauthorized().json(json!({"error": {
+                "code": "totp_required",
+                "message": "enter the 6-digit code from your authenticator app",
+                "field": "code"
+            }})));
+        };
+        match crate::totp::verify(&totp.secret, code, now, totp.last_step) {
+            Some(step) => {
+                if let Some(t) = user.totp.as_mut() {
+                    t.last_step = step;
+                }
+                state.meta.update_user(&user)?;
+            }
+            None => {
+                failed(user.account_id, "wrong second-factor code");
+                return Err(ApiError::BadRequest {
+                    code: "totp_invalid",
+                    message: "the code is wrong or was already used; wait for the next one".into(),
+                    field: Some("code".into()),
+                });
+            }
+        }
+    }
     state.throttle.succeed(&email);
     let account = state.meta.account(user.account_id)?.ok_or(ApiError::NotFound("account"))?;
-    let token = new_token("tls_");
-    state.meta.put_login_session(
-        &token_hash(&token),
-        &LoginSession { user_id: user.id, created_at: now, expires_at: now + SESSION_TTL_S },
-    )?;
+    let resp = start_session(&req, &state, &user, &account, actix_web::http::StatusCode::OK)?;
+    crate::activity::record(
+        &state.meta,
+        &state.geo,
+        now,
+        Event { account: user.account_id, actor: &user.email, action: Action::Login, target: String::new(), ip },
+    );
     tracing::info!(event = "login", user = %user.id, "login succeeded");
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie(token.clone(), &req, CookieDuration::seconds(SESSION_TTL_S)))
-        .json(json!({"token": token, "user": user_json(&user, &account)})))
+    Ok(resp)
 }
 
 /// `POST /api/v1/auth/logout`
 pub async fn logout(req: HttpRequest, state: State) -> Result<HttpResponse, ApiError> {
+    let mut hashes = Vec::new();
     if let Some(c) = req.cookie(SESSION_COOKIE) {
-        state.meta.remove_login_session(&token_hash(c.value()))?;
+        hashes.push(token_hash(c.value()));
     }
     if let Some(t) = bearer(&req) {
-        state.meta.remove_login_session(&token_hash(t))?;
+        hashes.push(token_hash(t));
+    }
+    for hash in hashes {
+        if let Some(s) = state.meta.login_session(&hash)? {
+            state.meta.remove_login_session(&hash)?;
+            if let Some(u) = state.meta.user(s.user_id)? {
+                crate::activity::record(
+                    &state.meta,
+                    &state.geo,
+                    crate::now(),
+                    Event {
+                        account: u.account_id,
+                        actor: &u.email,
+                        action: Action::Logout,
+                        target: String::new(),
+                        ip: client_ip(&req, &state),
+                    },
+                );
+            }
+        }
     }
     let mut gone = session_cookie(String::new(), &req, CookieDuration::ZERO);
     gone.make_removal();
@@ -257,7 +435,11 @@ pub async fn logout(req: HttpRequest, state: State) -> Result<HttpResponse, ApiE
 
 /// `GET /api/v1/me`
 pub async fn me(p: Principal) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(user_json(&p.user, &p.account)))
+    let mut out = user_json(&p.user, &p.account);
+    // What these credentials may do, so the SPA can hide what would be refused.
+    out["scope"] = json!(p.scope.as_str());
+    out["acting_on"] = json!({"id": p.account.id.to_string(), "name": p.account.name});
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// `POST /api/v1/setup` body: the one-time token from the log and the first admin.

@@ -61,6 +61,24 @@ pub fn segments(dir: &Path) -> Result<Vec<u64>, StoreError> {
 
 /// Reads every intact record of a segment, stopping at the first torn or corrupt one.
 pub fn read_segment(dir: &Path, seq: u64) -> Result<Vec<WalEntry>, StoreError> {
+    Ok(read_valid(dir, seq)?.0)
+}
+
+/// Cuts a segment back to its intact prefix, so appends never follow a torn record (which
+/// would hide them from the next replay). Returns the bytes removed.
+pub fn truncate_torn_tail(dir: &Path, seq: u64) -> Result<u64, StoreError> {
+    let (_, valid) = read_valid(dir, seq)?;
+    let path = segment_path(dir, seq);
+    let len = std::fs::metadata(&path).map_err(io_error)?.len();
+    if len > valid as u64 {
+        let f = OpenOptions::new().write(true).open(&path).map_err(io_error)?;
+        f.set_len(valid as u64).map_err(io_error)?;
+        f.sync_all().map_err(io_error)?;
+    }
+    Ok(len.saturating_sub(valid as u64))
+}
+
+fn read_valid(dir: &Path, seq: u64) -> Result<(Vec<WalEntry>, usize), StoreError> {
     let mut bytes = Vec::new();
     File::open(segment_path(dir, seq)).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io_error)?;
     let mut out = Vec::new();
@@ -82,7 +100,17 @@ pub fn read_segment(dir: &Path, seq: u64) -> Result<Vec<WalEntry>, StoreError> {
         }
         pos = start + len;
     }
-    Ok(out)
+    Ok((out, pos))
+}
+
+/// Deletes the segments numbered `<= upto` (their content is in storage).
+pub fn delete_segments_through(dir: &Path, upto: u64) -> Result<(), StoreError> {
+    for seq in segments(dir)? {
+        if seq <= upto {
+            std::fs::remove_file(segment_path(dir, seq)).map_err(io_error)?;
+        }
+    }
+    Ok(())
 }
 
 impl Wal {
@@ -133,15 +161,6 @@ impl Wal {
         Ok(())
     }
 
-    /// Deletes segments numbered `<= upto`.
-    pub fn delete_through(&self, upto: u64) -> Result<(), StoreError> {
-        for seq in segments(&self.dir)? {
-            if seq <= upto && seq != self.segment {
-                std::fs::remove_file(segment_path(&self.dir, seq)).map_err(io_error)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -149,10 +168,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn torn_tails_are_dropped() {
+    fn torn_tails_are_dropped_and_cut_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 3).unwrap();
         wal.append(&[WalEntry::Dims(vec![(1, "hls".into())])]).unwrap();
+        let first = wal.bytes();
         wal.append(&[WalEntry::Dims(vec![(2, "rtmp".into())])]).unwrap();
         let path = segment_path(dir.path(), 3);
         let full = std::fs::read(&path).unwrap();
@@ -163,6 +183,10 @@ mod tests {
         garbage[n - 1] ^= 0xff;
         std::fs::write(&path, &garbage).unwrap();
         assert_eq!(read_segment(dir.path(), 3).unwrap().len(), 1);
+        assert_eq!(truncate_torn_tail(dir.path(), 3).unwrap(), full.len() as u64 - first);
+        let mut wal = Wal::open(dir.path(), 3).unwrap();
+        wal.append(&[WalEntry::Dims(vec![(3, "dash".into())])]).unwrap();
+        assert_eq!(read_segment(dir.path(), 3).unwrap().len(), 2);
         assert_eq!(segments(dir.path()).unwrap(), vec![3]);
     }
 }

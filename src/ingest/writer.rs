@@ -54,6 +54,8 @@ enum Job {
     ForgetServer(Id),
     ForgetAccount(Id, oneshot::Sender<Result<(), WriteError>>),
     Shutdown(oneshot::Sender<Result<(), WriteError>>),
+    /// The checkpoint thread finished checkpoint `id`.
+    CheckpointDone(u64),
 }
 
 /// What the panel knows right now about one stream (from its server's latest report).
@@ -122,8 +124,8 @@ pub struct Writer {
 
 impl Writer {
     /// The checkpoint gate: while someone holds it for writing (a backup copying the
-    /// partitions), the writer takes no checkpoint, so the partitions and the checkpoint
-    /// snapshot stay still; reports are still journaled and acknowledged.
+    /// partitions), no checkpoint is written, so the partitions and the checkpoint snapshot
+    /// stay still; the writer keeps journaling and acknowledging reports meanwhile.
     pub fn checkpoint_gate(&self) -> Arc<RwLock<()>> {
         self.gate.clone()
     }
@@ -246,14 +248,97 @@ struct Snapshot {
     concurrent: Vec<((Id, u64), i64)>,
 }
 
-struct State {
+/// One checkpoint handed from the writer to the checkpoint thread.
+struct Work {
+    id: u64,
+    pending: Pending,
+    snap: Snapshot,
+}
+
+/// Folds checkpoints into storage. Runs on its own thread so that ingest acknowledgements never
+/// wait for rollup writes; the writer keeps journaling meanwhile.
+struct Checkpointer {
     dir: PathBuf,
+    meta: MetaStore,
+    parts: Arc<Partitions>,
+    stats: Arc<WriterStats>,
+    done: Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>,
+    /// See [`Writer::checkpoint_gate`].
+    gate: Arc<RwLock<()>>,
+}
+
+impl Checkpointer {
+    fn write(&self, work: &Work) -> Result<(), StoreError> {
+        let _gate = self.gate.read();
+        let started = Instant::now();
+        let folds = build_folds(&work.pending);
+        for (pid, fold) in &folds {
+            if fold.is_empty() {
+                continue;
+            }
+            let Some(part) = self.parts.get(pid, true)? else { continue };
+            if part.applied()? >= work.id {
+                continue;
+            }
+            part.apply(work.id, fold)?;
+            part.flush()?;
+        }
+        self.meta.put_dims(&work.pending.dims)?;
+        self.meta.remember_reports(&work.pending.dedupe)?;
+        self.meta.flush()?;
+        write_atomic(&snapshot_path(&self.dir), &crate::store::codec::encode(&work.snap)?)?;
+        wal::delete_segments_through(&self.dir.join("wal"), work.id)?;
+        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+        self.stats.checkpoint_us_last.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let (lock, cv) = &*self.done;
+        let mut done = lock.lock();
+        *done = (*done).max(work.id);
+        cv.notify_all();
+        Ok(())
+    }
+
+    /// Retries until the checkpoint is stored: its journal segment is only deleted afterwards,
+    /// so nothing is lost meanwhile (a full disk also stops new reports with 507).
+    fn write_until_stored(&self, work: &Work) {
+        let mut failures = 0u32;
+        loop {
+            match self.write(work) {
+                Ok(()) => return,
+                Err(e) => {
+                    self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                    if failures == 0 {
+                        tracing::error!(error = %e, checkpoint = work.id, "checkpoint failed; retrying");
+                    }
+                    failures += 1;
+                    std::thread::sleep(Duration::from_millis(500 * u64::from(failures.min(10))));
+                }
+            }
+        }
+    }
+
+    fn wait_for(&self, id: u64) {
+        let (lock, cv) = &*self.done;
+        let mut done = lock.lock();
+        while *done < id {
+            cv.wait(&mut done);
+        }
+    }
+}
+
+struct State {
     meta: MetaStore,
     parts: Arc<Partitions>,
     dict: Arc<DimDict>,
     live: Live,
     stats: Arc<WriterStats>,
+    ckpt: Arc<Checkpointer>,
+    ckpt_tx: Option<SyncSender<Work>>,
+    /// Checkpoint being written by the checkpoint thread.
+    busy: Option<u64>,
+    /// Queries waiting for a checkpoint `>= id`.
+    waiters: Vec<(u64, oneshot::Sender<Result<(), WriteError>>)>,
     wal: Wal,
+
     checkpoint: u64,
     sessions: HashMap<u64, Session>,
     concurrent: HashMap<(Id, u64), i64>,
@@ -261,8 +346,6 @@ struct State {
     /// Dictionary entries whose journal append failed; logged with the next batch.
     retry_dims: Vec<(u32, String)>,
     last_checkpoint: Instant,
-    /// See [`Writer::checkpoint_gate`].
-    gate: Arc<RwLock<()>>,
     /// Erased accounts: reports still in flight for them are refused, so nothing of them is
     /// written again after the erasure.
     forgotten: HashSet<Id>,
@@ -289,9 +372,25 @@ pub fn start(
     let live: Live = Arc::new(RwLock::new(HashMap::new()));
     let stats = Arc::new(WriterStats::default());
     let mut state = State::recover(&cfg.data_dir, meta, parts, dict, live.clone(), stats.clone())?;
-    let gate = state.gate.clone();
     let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(1);
+    let ckpt = state.ckpt.clone();
+    let gate = state.ckpt.gate.clone();
+    let notify = tx.clone();
+    std::thread::Builder::new()
+        .name("tally-checkpoint".into())
+        .spawn(move || {
+            while let Ok(work) = work_rx.recv() {
+                ckpt.write_until_stored(&work);
+                if notify.send(Job::CheckpointDone(work.id)).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(StoreError::Io)?;
+    state.ckpt_tx = Some(work_tx);
     let every = cfg.checkpoint_every;
+
     let handle = std::thread::Builder::new()
         .name("tally-writer".into())
         .spawn(move || state.run(rx, every))
@@ -325,23 +424,41 @@ impl State {
         }
         let segments: Vec<u64> = wal::segments(&wal_dir)?.into_iter().filter(|s| *s > checkpoint).collect();
         let last = segments.last().copied();
-        let mut state = State {
+        if let Some(seq) = last {
+            let cut = wal::truncate_torn_tail(&wal_dir, seq)?;
+            if cut > 0 {
+                tracing::warn!(bytes = cut, "dropped a torn journal tail (a report that was never acknowledged)");
+            }
+        }
+        let ckpt = Arc::new(Checkpointer {
             dir: dir.to_path_buf(),
+            meta: meta.clone(),
+            parts: parts.clone(),
+            stats: stats.clone(),
+            done: Arc::new((parking_lot::Mutex::new(checkpoint), parking_lot::Condvar::new())),
+            gate: Arc::new(RwLock::new(())),
+        });
+        let mut state = State {
             meta,
             parts,
             dict,
             live,
             stats,
-            wal: Wal::open(&wal_dir, last.unwrap_or(checkpoint + 1))?,
+            ckpt,
+            ckpt_tx: None,
+            busy: None,
+            waiters: Vec::new(),
+            wal: Wal::open(&wal_dir, last.map_or(checkpoint + 1, |l| l + 1))?,
             checkpoint,
             sessions,
             concurrent,
             pending: Pending::default(),
             retry_dims: Vec::new(),
             last_checkpoint: Instant::now(),
-            gate: Arc::new(RwLock::new(())),
             forgotten: HashSet::new(),
         };
+        // Replay segment by segment, checkpointing each under its own id: a partition that
+        // already absorbed a segment before the crash recognises the id and skips it.
         let mut replayed = 0usize;
         for seq in &segments {
             for entry in wal::read_segment(&wal_dir, *seq)? {
@@ -356,11 +473,13 @@ impl State {
                     }
                 }
             }
-        }
-        if replayed > 0 || segments.len() > 1 {
-            tracing::info!(reports = replayed, segments = segments.len(), "replayed the ingest journal");
             state.pending.dirty = true;
-            state.checkpoint_now(crate::now())?;
+            let work = state.make_work(*seq, crate::now());
+            state.ckpt.write(&work)?;
+            state.checkpoint = *seq;
+        }
+        if replayed > 0 {
+            tracing::info!(reports = replayed, segments = segments.len(), "replayed the ingest journal");
         }
         state.stats.sessions.store(state.sessions.len(), Ordering::Relaxed);
         Ok(state)
@@ -374,7 +493,7 @@ impl State {
                 Ok(job) => batch.push(job),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.checkpoint_now(crate::now());
+                    let _ = self.checkpoint_inline(crate::now());
                     return;
                 }
             }
@@ -385,12 +504,25 @@ impl State {
                 }
             }
             let mut stop = None;
-            let mut syncs = Vec::new();
             let mut reports = Vec::new();
             for job in batch.drain(..) {
                 match job {
                     Job::Report(r, ack) => reports.push((r, ack)),
-                    Job::Sync(ack) => syncs.push(ack),
+                    Job::Sync(ack) => {
+                        // Everything acknowledged so far is in the current segment or earlier.
+                        match (self.pending.dirty, self.busy) {
+                            (false, None) => {
+                                let _ = ack.send(Ok(()));
+                            }
+                            (false, Some(b)) => self.waiters.push((b, ack)),
+                            (true, _) => self.waiters.push((self.wal.segment(), ack)),
+                        }
+                    }
+                    Job::CheckpointDone(id) => {
+                        self.busy = None;
+                        self.checkpoint = self.checkpoint.max(id);
+                        self.release_waiters();
+                    }
                     Job::ForgetServer(id) => {
                         self.live.write().remove(&id);
                     }
@@ -404,36 +536,90 @@ impl State {
             if !reports.is_empty() {
                 self.commit(reports);
             }
-            // While a backup holds the gate, checkpoints wait (the final one blocks for it).
-            let gate = self.gate.clone();
-            let open = if stop.is_some() { Some(gate.read()) } else { gate.try_read() };
-            let due = self.pending.dirty && self.last_checkpoint.elapsed() >= every;
-            if open.is_some() && (due || (!syncs.is_empty() && self.pending.dirty) || stop.is_some()) {
-                let res = self.checkpoint_now(crate::now());
-                if let Err(e) = &res {
-                    tracing::error!(error = %e, "checkpoint failed; will retry");
-                    self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                for ack in syncs.drain(..) {
-                    let _ = ack.send(res.as_ref().map(|_| ()).map_err(|e| WriteError::Store(StoreError::Sled(e.to_string()))));
-                }
-            } else {
-                for ack in syncs.drain(..) {
-                    let _ = ack.send(Ok(()));
-                }
-            }
-            if self.last_checkpoint.elapsed() >= every {
-                self.parts.close_idle(Duration::from_secs(60));
-                self.last_checkpoint = Instant::now();
-            }
-            drop(open);
             if let Some(ack) = stop {
-                let _open = gate.read();
-                let res = self.checkpoint_now(crate::now()).map_err(WriteError::Store);
+                let res = self.checkpoint_inline(crate::now()).map_err(WriteError::Store);
+                self.release_waiters();
                 let _ = ack.send(res);
                 return;
             }
+            let due = self.last_checkpoint.elapsed() >= every;
+            if self.busy.is_none() && (due || !self.waiters.is_empty()) {
+                self.start_checkpoint(crate::now());
+                if due {
+                    self.parts.close_idle(Duration::from_secs(60));
+                }
+            }
         }
+    }
+
+    /// Answers the queries whose data is now in storage.
+    fn release_waiters(&mut self) {
+        let done = self.checkpoint;
+        let (ready, wait): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.waiters).into_iter().partition(|(need, _)| *need <= done);
+        self.waiters = wait;
+        for (_, ack) in ready {
+            let _ = ack.send(Ok(()));
+        }
+    }
+
+    /// Takes everything pending into a checkpoint with the state snapshot that goes with it.
+    fn make_work(&mut self, id: u64, _now: i64) -> Work {
+        let pending = std::mem::take(&mut self.pending);
+        let snap = Snapshot {
+            checkpoint: id,
+            sessions: self.sessions.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            live: self.live.read().iter().map(|(k, v)| (*k, v.clone())).collect(),
+            concurrent: self.concurrent.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (*k, *v)).collect(),
+        };
+        Work { id, pending, snap }
+    }
+
+    /// Hands the pending data to the checkpoint thread and journals new reports meanwhile.
+    fn start_checkpoint(&mut self, now: i64) {
+        self.sweep_sessions(now);
+        self.last_checkpoint = Instant::now();
+        if !self.pending.dirty {
+            self.release_waiters();
+            return;
+        }
+        let id = self.wal.segment();
+        if let Err(e) = self.wal.rotate(id + 1) {
+            self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "cannot start a new journal segment; checkpoint postponed");
+            return;
+        }
+        let work = self.make_work(id, now);
+        match &self.ckpt_tx {
+            Some(tx) => match tx.send(work) {
+                Ok(()) => self.busy = Some(id),
+                Err(_) => tracing::error!("the checkpoint thread has stopped"),
+            },
+            None => {
+                self.ckpt.write_until_stored(&work);
+                self.checkpoint = id;
+                self.release_waiters();
+            }
+        }
+    }
+
+    /// Waits for any checkpoint in flight, then checkpoints everything pending on this thread.
+    fn checkpoint_inline(&mut self, now: i64) -> Result<(), StoreError> {
+        if let Some(b) = self.busy.take() {
+            self.ckpt.wait_for(b);
+            self.checkpoint = self.checkpoint.max(b);
+        }
+        self.sweep_sessions(now);
+        self.last_checkpoint = Instant::now();
+        if !self.pending.dirty {
+            return Ok(());
+        }
+        let id = self.wal.segment();
+        self.wal.rotate(id + 1)?;
+        let work = self.make_work(id, now);
+        self.ckpt.write(&work)?;
+        self.checkpoint = id;
+        Ok(())
     }
 
     fn commit(&mut self, reports: Vec<(Box<Enriched>, oneshot::Sender<Result<Ack, WriteError>>)>) {
@@ -693,57 +879,15 @@ impl State {
         }
     }
 
-    fn checkpoint_now(&mut self, now: i64) -> Result<(), StoreError> {
-        let started = Instant::now();
-        self.sweep_sessions(now);
-        if !self.pending.dirty {
-            self.last_checkpoint = Instant::now();
-            return Ok(());
-        }
-        let id = self.wal.segment();
-        let pending = std::mem::take(&mut self.pending);
-        let folds = build_folds(&pending);
-        for (pid, fold) in &folds {
-            if fold.is_empty() {
-                continue;
-            }
-            let Some(part) = self.parts.get(pid, true)? else { continue };
-            if part.applied()? >= id {
-                continue;
-            }
-            part.apply(id, fold)?;
-            part.flush()?;
-        }
-        self.meta.put_dims(&pending.dims)?;
-        self.meta.remember_reports(&pending.dedupe)?;
-        self.meta.flush()?;
-        let snap = Snapshot {
-            checkpoint: id,
-            sessions: self.sessions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            live: self.live.read().iter().map(|(k, v)| (*k, v.clone())).collect(),
-            concurrent: self.concurrent.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (*k, *v)).collect(),
-        };
-        write_atomic(&snapshot_path(&self.dir), &crate::store::codec::encode(&snap)?)?;
-        self.checkpoint = id;
-        self.wal.rotate(id + 1)?;
-        self.wal.delete_through(id)?;
-        self.last_checkpoint = Instant::now();
-        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-        self.stats.checkpoint_us_last.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        Ok(())
-    }
-
     fn forget_account(&mut self, account: Id) -> Result<(), WriteError> {
         self.forgotten.insert(account);
-        let gate = self.gate.clone();
-        let _open = gate.read();
-        self.checkpoint_now(crate::now())?;
+        self.checkpoint_inline(crate::now())?;
         self.sessions.retain(|_, s| s.account != account);
         self.concurrent.retain(|(a, _), _| *a != account);
         self.live.write().retain(|_, l| l.account != Some(account));
         self.pending.dirty = true;
         // A checkpoint rewrites the snapshot without the account's sessions and names.
-        self.checkpoint_now(crate::now())?;
+        self.checkpoint_inline(crate::now())?;
         Ok(())
     }
 }

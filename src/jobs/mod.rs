@@ -1,5 +1,6 @@
 //! Scheduled jobs (tokio-cron-scheduler, six-field cron expressions in UTC): salt destruction,
-//! GeoIP reload, report-id and login-session expiry, and retention (`--retention-cron`).
+//! GeoIP reload, report-id and login-session expiry, and retention (`--retention-cron`), which
+//! also expires the activity log.
 //!
 //! Only cron-expression jobs are used: repeated jobs can stop firing under load in the current
 //! tokio-cron-scheduler release (mvniekerk/tokio-cron-scheduler#113).

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use super::{Lifecycle, retention};
 use crate::ingest::dict::DimDict;
-use crate::model::account::{Account, Id, User};
+use crate::activity::Entry;
+use crate::model::account::{Account, ApiToken, Id, LoginSession, User};
+use crate::store::meta::INSTANCE;
 use crate::model::rollup::Resolution;
 use crate::model::series::{Filter, SeriesKind};
 use crate::query::{Metric, Query, Range};
@@ -40,6 +42,20 @@ fn account_json(a: &Account) -> Value {
         "processing_restricted": a.processing_restricted,
         "timezone": a.timezone,
     })
+}
+
+fn token_json(t: &ApiToken) -> Value {
+    json!({"id": t.id.to_string(), "user_id": t.user_id.to_string(), "name": t.name, "scope": t.scope,
+           "created_at": t.created_at, "expires_at": t.expires_at, "allowed_ips": t.allowed_ips})
+}
+
+fn session_json(s: &LoginSession) -> Value {
+    json!({"id": s.id.to_string(), "user_id": s.user_id.to_string(), "created_at": s.created_at,
+           "expires_at": s.expires_at, "ip": s.ip, "user_agent": s.user_agent})
+}
+
+fn activity_json(e: &Entry) -> Value {
+    json!({"time": e.time, "actor": e.actor, "action": e.action, "target": e.target, "ip": e.ip, "country": e.country})
 }
 
 fn retention_json(r: &retention::Retention) -> Value {
@@ -136,13 +152,13 @@ pub fn account_export(
     account: &Account,
     now: i64,
 ) -> Result<(Value, Vec<DailyRow>), StoreError> {
-    let users: Vec<User> = lc
-        .meta
-        .users()?
-        .into_iter()
-        .filter(|u| u.account_id == account.id)
-        .collect();
-    let user_ids: Vec<Id> = users.iter().map(|u| u.id).collect();
+    let users: Vec<User> = lc.meta.users()?.into_iter().filter(|u| u.account_id == account.id).collect();
+    let mut tokens = Vec::new();
+    let mut sessions = Vec::new();
+    for u in &users {
+        tokens.extend(lc.meta.api_tokens_of(u.id)?.iter().map(|(t, _)| token_json(t)));
+        sessions.extend(lc.meta.login_sessions_of(u.id)?.iter().map(|(s, _)| session_json(s)));
+    }
     let servers: Vec<Value> = lc
         .meta
         .servers()?
@@ -150,16 +166,27 @@ pub fn account_export(
         .filter(|s| s.account_id == account.id)
         .map(|s| json!({"id": s.id.to_string(), "name": s.name, "created_at": s.created_at}))
         .collect();
-    let tokens: Vec<Value> = lc
+    let slices: Vec<Value> = lc
         .meta
-        .api_tokens()?
+        .slices_of(account.id)?
         .into_iter()
-        .filter(|t| user_ids.contains(&t.user_id))
-        .map(|t| {
-            json!({"id": t.id.to_string(), "user_id": t.user_id.to_string(), "name": t.name,
-                   "scope": t.scope, "created_at": t.created_at, "expires_at": t.expires_at})
+        .map(|s| {
+            json!({"id": s.id.to_string(), "name": s.name,
+                   "servers": s.servers.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+                   "app_regex": s.app_regex, "stream_regex": s.stream_regex,
+                   "timezone": s.timezone, "created_at": s.created_at})
         })
         .collect();
+    let invitations: Vec<Value> = lc
+        .meta
+        .invitations_of(account.id)?
+        .into_iter()
+        .map(|i| {
+            json!({"id": i.id.to_string(), "email": i.email, "role": i.role.as_str(),
+                   "invited_by": i.invited_by, "created_at": i.created_at, "expires_at": i.expires_at})
+        })
+        .collect();
+    let activity: Vec<Value> = lc.meta.activity_of(account.id)?.iter().map(activity_json).collect();
     let (stats, rows) = statistics(lc, dict, account.id, now)?;
     let doc = json!({
         "format": "tally-account-export",
@@ -169,35 +196,33 @@ pub fn account_export(
         "users": users.iter().map(user_json).collect::<Vec<_>>(),
         "servers": servers,
         "api_tokens": tokens,
+        "login_sessions": sessions,
+        "slices": slices,
+        "invitations": invitations,
         "settings": {
             "retention": retention_json(&retention::effective(&lc.meta, account.id)?),
         },
+        "branding": lc.meta.branding(account.id)?,
+        "activity": activity,
         "statistics": stats,
     });
     Ok((doc, rows))
 }
 
 /// Everything stored about one user, as one JSON document.
-pub fn user_export(
-    lc: &Lifecycle,
-    user: &User,
-    account: &Account,
-    now: i64,
-) -> Result<Value, StoreError> {
-    let tokens: Vec<Value> = lc
-        .meta
-        .api_tokens()?
-        .into_iter()
-        .filter(|t| t.user_id == user.id)
-        .map(|t| json!({"id": t.id.to_string(), "name": t.name, "scope": t.scope, "created_at": t.created_at, "expires_at": t.expires_at}))
-        .collect();
-    let sessions: Vec<Value> = lc
-        .meta
-        .login_sessions()?
-        .into_iter()
-        .filter(|s| s.user_id == user.id)
-        .map(|s| json!({"created_at": s.created_at, "expires_at": s.expires_at}))
-        .collect();
+pub fn user_export(lc: &Lifecycle, user: &User, account: &Account, now: i64) -> Result<Value, StoreError> {
+    let tokens: Vec<Value> = lc.meta.api_tokens_of(user.id)?.iter().map(|(t, _)| token_json(t)).collect();
+    let sessions: Vec<Value> = lc.meta.login_sessions_of(user.id)?.iter().map(|(s, _)| session_json(s)).collect();
+    // Entries about this person: where they acted, or are named, in their account's log and
+    // the instance's.
+    let mut activity = Vec::new();
+    for owner in [account.id, INSTANCE] {
+        for e in lc.meta.activity_of(owner)? {
+            if e.actor == user.email || e.target.contains(&user.email) {
+                activity.push(activity_json(&e));
+            }
+        }
+    }
     Ok(json!({
         "format": "tally-user-export",
         "version": FORMAT_VERSION,
@@ -206,6 +231,7 @@ pub fn user_export(
         "account": {"id": account.id.to_string(), "name": account.name},
         "api_tokens": tokens,
         "login_sessions": sessions,
+        "activity": activity,
     }))
 }
 

@@ -25,6 +25,7 @@ use super::Lifecycle;
 use crate::model::account::Id;
 use crate::model::rollup::Resolution;
 use crate::store::partitions::{Class, PartitionId};
+use crate::store::meta::INSTANCE;
 use crate::store::{MetaStore, StoreError, codec, dir_size};
 
 /// Longest retention the instance accepts (100 years).
@@ -498,10 +499,37 @@ fn trim_straddling(
 
 fn expire_meta(lc: &Lifecycle, now: i64, rep: &mut RunReport) {
     match lc.meta.purge_login_sessions(now) {
-        Ok(n) => rep.meta_records += n as u64,
+        Ok(n) => {
+            rep.meta_records += n as u64;
+            // Activity entries are counted with their class below.
+            rep.records += n as u64;
+        }
         Err(e) => rep.errors.push(format!("login sessions: {e}")),
     }
-    rep.records += rep.meta_records;
+    // The activity log: each account's entries after its own period, the instance's after
+    // the instance value.
+    let mut owners: Vec<(Id, u32)> = Vec::new();
+    match instance(&lc.meta) {
+        Ok(r) => owners.push((INSTANCE, r.activity_days)),
+        Err(e) => rep.errors.push(format!("retention settings: {e}")),
+    }
+    if let Ok(accounts) = lc.meta.accounts() {
+        for a in accounts {
+            match effective(&lc.meta, a.id) {
+                Ok(r) => owners.push((a.id, r.activity_days)),
+                Err(e) => rep.errors.push(format!("retention of {}: {e}", a.id)),
+            }
+        }
+    }
+    for (owner, days) in owners {
+        match lc.meta.purge_account_activity_before(owner, cutoff(now, days)) {
+            Ok(n) => {
+                rep.meta_records += n as u64;
+                rep.class(DataClass::Activity).records += n as u64;
+            }
+            Err(e) => rep.errors.push(format!("activity of {owner}: {e}")),
+        }
+    }
     let s = &lc.stats;
     if rep.meta_records > 0 {
         let _ = s

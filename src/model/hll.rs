@@ -108,10 +108,11 @@ pub enum StoredHll {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::{BuildHasher, Hasher};
+    use std::hash::Hasher;
 
+    /// Deterministic 64-bit hash of a test item.
     fn h(i: u64) -> u64 {
-        let mut s = std::collections::hash_map::RandomState::new().build_hasher();
+        let mut s = std::collections::hash_map::DefaultHasher::new();
         s.write_u64(i);
         s.finish()
     }

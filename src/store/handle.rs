@@ -33,7 +33,11 @@ use super::{
     Compaction, StoreError, copy_db, dir_size, io_error, open_db, recover_swap, remove_tree,
     swap_in, swap_paths, sync_dir,
 };
-use crate::model::account::{Account, ApiToken, Id, LoginSession, Server, User};
+use super::meta::ActivityPage;
+use crate::activity::Entry;
+use crate::model::account::{
+    Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
+};
 
 struct Shared {
     path: PathBuf,
@@ -101,21 +105,42 @@ forward! {
     fn put_login_session(&self, hash: &[u8; 32], s: &LoginSession) -> Result<(), StoreError>;
     fn login_session(&self, hash: &[u8; 32]) -> Result<Option<LoginSession>, StoreError>;
     fn remove_login_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
+    fn login_sessions_of(&self, user: Id) -> Result<Vec<(LoginSession, [u8; 32])>, StoreError>;
+    fn remove_login_sessions_of(&self, user: Id, keep: Option<&[u8; 32]>) -> Result<usize, StoreError>;
     fn purge_login_sessions(&self, now: i64) -> Result<usize, StoreError>;
     fn put_api_token(&self, hash: &[u8; 32], t: &ApiToken) -> Result<(), StoreError>;
     fn api_token(&self, hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError>;
+    fn api_tokens_of(&self, user: Id) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError>;
+    fn remove_api_token(&self, user: Id, id: Id) -> Result<Option<ApiToken>, StoreError>;
+    fn put_slice(&self, slice: &Slice) -> Result<(), StoreError>;
+    fn slice(&self, account: Id, id: Id) -> Result<Option<Slice>, StoreError>;
+    fn slices_of(&self, account: Id) -> Result<Vec<Slice>, StoreError>;
+    fn remove_slice(&self, account: Id, id: Id) -> Result<(), StoreError>;
+    fn put_invitation(&self, hash: &[u8; 32], inv: &Invitation) -> Result<(), StoreError>;
+    fn invitation(&self, hash: &[u8; 32]) -> Result<Option<Invitation>, StoreError>;
+    fn invitations_of(&self, account: Id) -> Result<Vec<Invitation>, StoreError>;
+    fn remove_invitation(&self, account: Id, id: Id) -> Result<Option<Invitation>, StoreError>;
+    fn take_invitation(&self, hash: &[u8; 32]) -> Result<Option<Invitation>, StoreError>;
+    fn append_activity(&self, account: Id, entry: &Entry) -> Result<(), StoreError>;
+    fn purge_activity_before(&self, cutoff: i64) -> Result<usize, StoreError>;
+    fn branding(&self, owner: Id) -> Result<Branding, StoreError>;
+    fn put_branding(&self, owner: Id, branding: &Branding) -> Result<(), StoreError>;
+    fn brand_asset(&self, owner: Id, kind: u8) -> Result<Option<BrandAsset>, StoreError>;
+    fn put_brand_asset(&self, owner: Id, kind: u8, asset: Option<&BrandAsset>) -> Result<(), StoreError>;
     fn dims(&self) -> Result<Vec<(u32, String)>, StoreError>;
     fn put_dims(&self, entries: &[(u32, String)]) -> Result<(), StoreError>;
     fn seen_report(&self, server: Id, report_hash: u64) -> Result<bool, StoreError>;
     fn remember_reports(&self, items: &[(Id, u64, i64)]) -> Result<(), StoreError>;
     fn forget_reports_before(&self, cutoff: i64) -> Result<usize, StoreError>;
     fn forget_server_reports(&self, server: Id) -> Result<(), StoreError>;
-    fn remove_login_sessions_where(&self, pred: &dyn Fn(&LoginSession) -> bool) -> Result<usize, StoreError>;
-    fn remove_api_tokens_where(&self, pred: &dyn Fn(&ApiToken) -> bool) -> Result<usize, StoreError>;
-    fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
-    fn login_sessions(&self) -> Result<Vec<LoginSession>, StoreError>;
-    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn activity_of(&self, account: Id) -> Result<Vec<Entry>, StoreError>;
+    fn purge_account_activity_before(&self, account: Id, cutoff: i64) -> Result<usize, StoreError>;
+    fn remove_activity_of(&self, account: Id) -> Result<usize, StoreError>;
+    fn rewrite_activity(&self, f: &dyn Fn(&Entry) -> Option<Entry>) -> Result<usize, StoreError>;
+    fn activity_page(&self, account: Id, from: i64, before: (i64, u32), limit: usize, keep: &dyn Fn(&Entry) -> bool) -> Result<ActivityPage, StoreError>;
+    fn remove_branding(&self, owner: Id) -> Result<(), StoreError>;
     fn remove_account_record(&self, id: Id) -> Result<(), StoreError>;
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 }
 
 impl MetaStore {

@@ -69,6 +69,14 @@ pub fn activity(account: Id, time: i64, nonce: u32) -> [u8; 20] {
     k
 }
 
+/// Splits an activity key into `(account, time, nonce)`.
+pub fn parse_activity(key: &[u8]) -> Option<(Id, i64, u32)> {
+    let account = parse_id(key)?;
+    let bits = u64::from_be_bytes(key.get(8..16)?.try_into().ok()?);
+    let nonce = u32::from_be_bytes(key.get(16..20)?.try_into().ok()?);
+    Some((account, time_from_bits(bits), nonce))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +98,7 @@ mod tests {
         let a = Id(5);
         assert!(activity(a, 10, 9) < activity(a, 11, 0));
         assert!(activity(a, i64::MAX, 0) < activity(Id(6), i64::MIN, 0));
+        assert_eq!(parse_activity(&activity(a, -3, 7)), Some((a, -3, 7)));
+        assert_eq!(parse_activity(&[0; 8]), None);
     }
 }

@@ -1,6 +1,9 @@
-//! The `meta` database: tenancy records, the dimension dictionary, report de-duplication and
-//! instance settings. One sled `Tree` per record family; secondary indexes are updated in the
-//! same multi-tree transaction as their record.
+//! The `meta` database: tenancy records, the dimension dictionary, report de-duplication,
+//! instance settings, the activity log and brand settings. One sled `Tree` per record family;
+//! secondary indexes are updated in the same multi-tree transaction as their record.
+//!
+//! Records are postcard, which is not self-describing; when a record type gains fields, the
+//! layout written before is still read here (see `legacy`), and rewritten on the next update.
 
 use std::path::Path;
 
@@ -9,7 +12,95 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError as Abort;
 
 use super::{StoreError, codec, keys};
-use crate::model::account::{Account, ApiToken, Id, LoginSession, Server, User};
+use crate::activity::Entry;
+use crate::model::account::{
+    Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
+};
+
+/// Activity entries with their `(time, nonce)` position, as paged.
+pub type ActivityPage = Vec<((i64, u32), Entry)>;
+
+/// The id under which instance-wide records (branding, activity) are kept.
+pub const INSTANCE: Id = Id(0);
+
+/// Record layouts written by earlier builds, read when the current layout does not decode.
+mod legacy {
+    use serde::Deserialize;
+
+    use crate::model::account::{Account, Id, Limits, Role, User};
+
+    /// `Account` before `limits`.
+    #[derive(Deserialize)]
+    pub struct AccountV1 {
+        id: Id,
+        name: String,
+        created_at: i64,
+        domains: Vec<String>,
+        processing_restricted: bool,
+        timezone: String,
+    }
+
+    impl From<AccountV1> for Account {
+        fn from(a: AccountV1) -> Account {
+            Account {
+                id: a.id,
+                name: a.name,
+                created_at: a.created_at,
+                domains: a.domains,
+                processing_restricted: a.processing_restricted,
+                timezone: a.timezone,
+                limits: Limits::default(),
+            }
+        }
+    }
+
+    /// `User` before `totp` and `slices`.
+    #[derive(Deserialize)]
+    pub struct UserV1 {
+        id: Id,
+        account_id: Id,
+        email: String,
+        name: String,
+        role: Role,
+        operator: bool,
+        password_hash: String,
+        created_at: i64,
+    }
+
+    impl From<UserV1> for User {
+        fn from(u: UserV1) -> User {
+            User {
+                id: u.id,
+                account_id: u.account_id,
+                email: u.email,
+                name: u.name,
+                role: u.role,
+                operator: u.operator,
+                password_hash: u.password_hash,
+                created_at: u.created_at,
+                totp: None,
+                slices: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Decodes the current layout, else the earlier one. Postcard ignores trailing bytes, so the
+/// current (longer) layout must be tried first; an old record is too short for it.
+fn decode_or<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(bytes: &[u8]) -> Result<T, StoreError> {
+    match codec::decode::<T>(bytes) {
+        Ok(v) => Ok(v),
+        Err(e) => codec::decode::<Old>(bytes).map(Into::into).map_err(|_| e),
+    }
+}
+
+fn decode_account(bytes: &[u8]) -> Result<Account, StoreError> {
+    decode_or::<Account, legacy::AccountV1>(bytes)
+}
+
+fn decode_user(bytes: &[u8]) -> Result<User, StoreError> {
+    decode_or::<User, legacy::UserV1>(bytes)
+}
 
 /// The open meta database and its trees. Reached through [`super::MetaStore`], which can
 /// swap in a compacted copy underneath every clone.
@@ -21,7 +112,15 @@ pub struct MetaDb {
     servers: sled::Tree,
     servers_by_token: sled::Tree,
     login_sessions: sled::Tree,
+    sessions_by_user: sled::Tree,
     api_tokens: sled::Tree,
+    tokens_by_user: sled::Tree,
+    slices: sled::Tree,
+    invitations: sled::Tree,
+    invitations_by_account: sled::Tree,
+    activity: sled::Tree,
+    branding: sled::Tree,
+    branding_assets: sled::Tree,
     dims: sled::Tree,
     dedupe: sled::Tree,
     settings: sled::Tree,
@@ -61,7 +160,15 @@ impl MetaDb {
             servers: db.open_tree("servers")?,
             servers_by_token: db.open_tree("servers_by_token")?,
             login_sessions: db.open_tree("login_sessions")?,
+            sessions_by_user: db.open_tree("sessions_by_user")?,
             api_tokens: db.open_tree("api_tokens")?,
+            tokens_by_user: db.open_tree("tokens_by_user")?,
+            slices: db.open_tree("slices")?,
+            invitations: db.open_tree("invitations")?,
+            invitations_by_account: db.open_tree("invitations_by_account")?,
+            activity: db.open_tree("activity")?,
+            branding: db.open_tree("branding")?,
+            branding_assets: db.open_tree("branding_assets")?,
             dims: db.open_tree("dims")?,
             dedupe: db.open_tree("dedupe")?,
             settings: db.open_tree("settings")?,
@@ -121,12 +228,13 @@ impl MetaDb {
 
     /// One account.
     pub fn account(&self, id: Id) -> Result<Option<Account>, StoreError> {
-        get(&self.accounts, &keys::id(id))
+        self.accounts.get(keys::id(id))?.map(|v| decode_account(&v)).transpose()
     }
 
     /// All accounts, oldest first.
     pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let mut v: Vec<Account> = all(&self.accounts)?;
+        let mut v: Vec<Account> =
+            self.accounts.iter().values().map(|v| decode_account(&v?)).collect::<Result<_, _>>()?;
         v.sort_by_key(|a| (a.created_at, a.id));
         Ok(v)
     }
@@ -173,9 +281,13 @@ impl MetaDb {
         Ok(())
     }
 
-    /// Removes a user and their e-mail index entry.
+    /// Removes a user, their e-mail index entry, login sessions and API tokens.
     pub fn remove_user(&self, id: Id) -> Result<(), StoreError> {
         if let Some(u) = self.user(id)? {
+            self.remove_login_sessions_of(id, None)?;
+            for (t, _) in self.api_tokens_of(id)? {
+                self.remove_api_token(id, t.id)?;
+            }
             self.users_by_email.remove(u.email.as_bytes())?;
             self.users.remove(keys::id(id))?;
         }
@@ -184,7 +296,7 @@ impl MetaDb {
 
     /// One user.
     pub fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
-        get(&self.users, &keys::id(id))
+        self.users.get(keys::id(id))?.map(|v| decode_user(&v)).transpose()
     }
 
     /// User by (lower-cased) e-mail.
@@ -200,7 +312,7 @@ impl MetaDb {
 
     /// All users.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
-        let mut v: Vec<User> = all(&self.users)?;
+        let mut v: Vec<User> = self.users.iter().values().map(|v| decode_user(&v?)).collect::<Result<_, _>>()?;
         v.sort_by_key(|u| (u.created_at, u.id));
         Ok(v)
     }
@@ -265,44 +377,297 @@ impl MetaDb {
 
     // --- login sessions and API tokens -----------------------------------------------------
 
-    /// Stores a login session under the hash of its cookie value.
+    /// Stores a login session under the hash of its token, indexed by user.
     pub fn put_login_session(&self, hash: &[u8; 32], s: &LoginSession) -> Result<(), StoreError> {
-        put(&self.login_sessions, hash, s)
+        let value = codec::encode(s)?;
+        let index = keys::owned(s.user_id, s.id);
+        (&self.login_sessions, &self.sessions_by_user).transaction(|(sessions, by_user)| {
+            sessions.insert(&hash[..], value.as_slice())?;
+            by_user.insert(&index[..], &hash[..])?;
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(())
     }
 
-    /// Looks up a login session.
+    /// Looks up a login session. Sessions written by earlier builds (without an id) read as
+    /// absent: their holders log in again.
     pub fn login_session(&self, hash: &[u8; 32]) -> Result<Option<LoginSession>, StoreError> {
-        get(&self.login_sessions, hash)
+        Ok(self.login_sessions.get(hash)?.and_then(|v| codec::decode(&v).ok()))
     }
 
     /// Ends a login session.
     pub fn remove_login_session(&self, hash: &[u8; 32]) -> Result<(), StoreError> {
-        self.login_sessions.remove(hash)?;
+        if let Some(v) = self.login_sessions.remove(hash)?
+            && let Ok(s) = codec::decode::<LoginSession>(&v)
+        {
+            self.sessions_by_user.remove(keys::owned(s.user_id, s.id))?;
+        }
         Ok(())
     }
 
-    /// Removes login sessions that expired before `now`; returns how many.
-    pub fn purge_login_sessions(&self, now: i64) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for item in self.login_sessions.iter() {
-            let (k, v) = item?;
-            let s: LoginSession = codec::decode(&v)?;
-            if s.expires_at < now {
-                self.login_sessions.remove(k)?;
-                n += 1;
+    /// A user's login sessions with their token hashes, oldest first.
+    pub fn login_sessions_of(&self, user: Id) -> Result<Vec<(LoginSession, [u8; 32])>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.sessions_by_user.scan_prefix(keys::id(user)) {
+            let (_, hash) = item?;
+            let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref()) else { continue };
+            if let Some(s) = self.login_session(&hash)? {
+                out.push((s, hash));
             }
+        }
+        out.sort_by_key(|(s, _)| (s.created_at, s.id));
+        Ok(out)
+    }
+
+    /// Ends every login session of a user except `keep` (a token hash); returns how many.
+    pub fn remove_login_sessions_of(&self, user: Id, keep: Option<&[u8; 32]>) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.sessions_by_user.scan_prefix(keys::id(user)) {
+            let (k, hash) = item?;
+            if keep.is_some_and(|h| h[..] == hash[..]) {
+                continue;
+            }
+            self.login_sessions.remove(&hash)?;
+            self.sessions_by_user.remove(k)?;
+            n += 1;
         }
         Ok(n)
     }
 
-    /// Stores an API token under its hash.
+    /// Removes login sessions that expired before `now` (and unreadable ones); returns how many.
+    pub fn purge_login_sessions(&self, now: i64) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.login_sessions.iter() {
+            let (k, v) = item?;
+            match codec::decode::<LoginSession>(&v) {
+                Ok(s) if s.expires_at >= now => continue,
+                Ok(s) => {
+                    self.sessions_by_user.remove(keys::owned(s.user_id, s.id))?;
+                }
+                Err(_) => {}
+            }
+            self.login_sessions.remove(k)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Stores an API token under its hash, indexed by user.
     pub fn put_api_token(&self, hash: &[u8; 32], t: &ApiToken) -> Result<(), StoreError> {
-        put(&self.api_tokens, hash, t)
+        let value = codec::encode(t)?;
+        let index = keys::owned(t.user_id, t.id);
+        (&self.api_tokens, &self.tokens_by_user).transaction(|(tokens, by_user)| {
+            tokens.insert(&hash[..], value.as_slice())?;
+            by_user.insert(&index[..], &hash[..])?;
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(())
     }
 
     /// Looks up an API token.
     pub fn api_token(&self, hash: &[u8; 32]) -> Result<Option<ApiToken>, StoreError> {
         get(&self.api_tokens, hash)
+    }
+
+    /// A user's API tokens with their hashes, oldest first.
+    pub fn api_tokens_of(&self, user: Id) -> Result<Vec<(ApiToken, [u8; 32])>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.tokens_by_user.scan_prefix(keys::id(user)) {
+            let (_, hash) = item?;
+            let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref()) else { continue };
+            if let Some(t) = self.api_token(&hash)? {
+                out.push((t, hash));
+            }
+        }
+        out.sort_by_key(|(t, _)| (t.created_at, t.id));
+        Ok(out)
+    }
+
+    /// Revokes one of a user's tokens; `Ok(None)` when the user has no such token.
+    pub fn remove_api_token(&self, user: Id, id: Id) -> Result<Option<ApiToken>, StoreError> {
+        let index = keys::owned(user, id);
+        let Some(hash) = self.tokens_by_user.get(index)? else { return Ok(None) };
+        let token = self.api_tokens.get(&hash)?.map(|v| codec::decode::<ApiToken>(&v)).transpose()?;
+        (&self.api_tokens, &self.tokens_by_user).transaction(|(tokens, by_user)| {
+            tokens.remove(&hash)?;
+            by_user.remove(&index[..])?;
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(token)
+    }
+
+    // --- slices ---------------------------------------------------------------------------
+
+    /// Stores a slice (insert or replace).
+    pub fn put_slice(&self, slice: &Slice) -> Result<(), StoreError> {
+        put(&self.slices, &keys::owned(slice.account_id, slice.id), slice)
+    }
+
+    /// One slice of an account (`None` also for another account's slice).
+    pub fn slice(&self, account: Id, id: Id) -> Result<Option<Slice>, StoreError> {
+        get(&self.slices, &keys::owned(account, id))
+    }
+
+    /// The slices of an account, by name.
+    pub fn slices_of(&self, account: Id) -> Result<Vec<Slice>, StoreError> {
+        let mut v: Vec<Slice> =
+            self.slices.scan_prefix(keys::id(account)).values().map(|v| codec::decode(&v?)).collect::<Result<_, _>>()?;
+        v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(v)
+    }
+
+    /// Removes a slice and takes it off every user limited to it (callers refuse to remove a
+    /// slice in use; this keeps the records consistent regardless).
+    pub fn remove_slice(&self, account: Id, id: Id) -> Result<(), StoreError> {
+        for mut u in self.users()?.into_iter().filter(|u| u.account_id == account && u.slices.contains(&id)) {
+            u.slices.retain(|s| *s != id);
+            self.update_user(&u)?;
+        }
+        self.slices.remove(keys::owned(account, id))?;
+        Ok(())
+    }
+
+    // --- invitations ----------------------------------------------------------------------
+
+    /// Stores an invitation under the hash of its link token.
+    pub fn put_invitation(&self, hash: &[u8; 32], inv: &Invitation) -> Result<(), StoreError> {
+        let value = codec::encode(inv)?;
+        let index = keys::owned(inv.account_id, inv.id);
+        (&self.invitations, &self.invitations_by_account).transaction(|(invs, by_account)| {
+            invs.insert(&hash[..], value.as_slice())?;
+            by_account.insert(&index[..], &hash[..])?;
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    /// Looks up an invitation by the hash of its link token.
+    pub fn invitation(&self, hash: &[u8; 32]) -> Result<Option<Invitation>, StoreError> {
+        get(&self.invitations, hash)
+    }
+
+    /// Pending invitations of an account, oldest first.
+    pub fn invitations_of(&self, account: Id) -> Result<Vec<Invitation>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.invitations_by_account.scan_prefix(keys::id(account)) {
+            let (_, hash) = item?;
+            if let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref())
+                && let Some(inv) = self.invitation(&hash)?
+            {
+                out.push(inv);
+            }
+        }
+        out.sort_by_key(|i| (i.created_at, i.id));
+        Ok(out)
+    }
+
+    /// Removes an invitation of an account; `Ok(None)` when there is none with this id.
+    pub fn remove_invitation(&self, account: Id, id: Id) -> Result<Option<Invitation>, StoreError> {
+        let index = keys::owned(account, id);
+        let Some(hash) = self.invitations_by_account.get(index)? else { return Ok(None) };
+        let inv = self.invitations.get(&hash)?.map(|v| codec::decode::<Invitation>(&v)).transpose()?;
+        (&self.invitations, &self.invitations_by_account).transaction(|(invs, by_account)| {
+            invs.remove(&hash)?;
+            by_account.remove(&index[..])?;
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(inv)
+    }
+
+    /// Takes an invitation by token hash exactly once: the first caller gets it, later ones
+    /// get `None` (a link cannot be used twice, even by two simultaneous requests).
+    pub fn take_invitation(&self, hash: &[u8; 32]) -> Result<Option<Invitation>, StoreError> {
+        let Some(v) = self.invitations.remove(hash)? else { return Ok(None) };
+        let inv: Invitation = codec::decode(&v)?;
+        self.invitations_by_account.remove(keys::owned(inv.account_id, inv.id))?;
+        Ok(Some(inv))
+    }
+
+    // --- activity log ---------------------------------------------------------------------
+
+    /// Appends an activity entry under `account` ([`INSTANCE`] for instance-level events).
+    pub fn append_activity(&self, account: Id, entry: &Entry) -> Result<(), StoreError> {
+        let value = codec::encode(entry)?;
+        // A random nonce keeps simultaneous entries apart; retry on the rare collision so
+        // nothing is overwritten (the log is append-only).
+        for _ in 0..8 {
+            let key = keys::activity(account, entry.time, rand::random());
+            if self.activity.compare_and_swap(key, None as Option<&[u8]>, Some(value.as_slice()))?.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Corrupt("activity key collisions".into()))
+    }
+
+    /// Entries of `account` with `from <= time`, strictly before the position `before`
+    /// (`(time, nonce)`), newest first, at most `limit` of those `keep` accepts.
+    pub fn activity_page(
+        &self,
+        account: Id,
+        from: i64,
+        before: (i64, u32),
+        limit: usize,
+        keep: &dyn Fn(&Entry) -> bool,
+    ) -> Result<ActivityPage, StoreError> {
+        let lo = keys::activity(account, from, 0);
+        let hi = keys::activity(account, before.0, before.1);
+        let mut out = Vec::new();
+        for item in self.activity.range(lo..hi).rev() {
+            let (k, v) = item?;
+            let Some((_, time, nonce)) = keys::parse_activity(&k) else { continue };
+            let entry: Entry = codec::decode(&v)?;
+            if keep(&entry) {
+                out.push(((time, nonce), entry));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes activity entries older than `cutoff` in every account; returns how many.
+    pub fn purge_activity_before(&self, cutoff: i64) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.activity.iter().keys() {
+            let k = k?;
+            if keys::parse_activity(&k).is_some_and(|(_, t, _)| t < cutoff) {
+                batch.remove(k);
+                n += 1;
+            }
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    // --- branding -------------------------------------------------------------------------
+
+    /// Brand settings of an account, or of the instance with [`INSTANCE`].
+    pub fn branding(&self, owner: Id) -> Result<Branding, StoreError> {
+        Ok(get(&self.branding, &keys::id(owner))?.unwrap_or_default())
+    }
+
+    /// Replaces brand settings.
+    pub fn put_branding(&self, owner: Id, branding: &Branding) -> Result<(), StoreError> {
+        put(&self.branding, &keys::id(owner), branding)
+    }
+
+    /// An uploaded brand image (`kind`: 1 logo, 2 favicon).
+    pub fn brand_asset(&self, owner: Id, kind: u8) -> Result<Option<BrandAsset>, StoreError> {
+        get(&self.branding_assets, &keys::owned(owner, Id(kind as u64)))
+    }
+
+    /// Stores or (with `None`) removes a brand image.
+    pub fn put_brand_asset(&self, owner: Id, kind: u8, asset: Option<&BrandAsset>) -> Result<(), StoreError> {
+        let key = keys::owned(owner, Id(kind as u64));
+        match asset {
+            Some(a) => put(&self.branding_assets, &key, a),
+            None => {
+                self.branding_assets.remove(key)?;
+                Ok(())
+            }
+        }
     }
 
     // --- dimension dictionary --------------------------------------------------------------
@@ -375,33 +740,63 @@ impl MetaDb {
     }
 }
 
-/// Scans used by data-subject requests (export, erasure) and retention. They walk whole trees:
-/// these requests are rare, and the trees they walk are small.
+/// Used by data-subject requests (export, erasure) and retention. Some walk whole trees: these
+/// requests are rare, and the trees they walk are small.
 impl MetaDb {
-    /// Every API token (without its hash).
-    pub fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        all(&self.api_tokens)
+    /// Every activity entry of an account (or of the instance, [`INSTANCE`]), oldest first.
+    pub fn activity_of(&self, account: Id) -> Result<Vec<Entry>, StoreError> {
+        self.activity.scan_prefix(keys::id(account)).values().map(|v| codec::decode(&v?)).collect()
     }
 
-    /// Every login session (without its hash).
-    pub fn login_sessions(&self) -> Result<Vec<LoginSession>, StoreError> {
-        all(&self.login_sessions)
+    /// Removes an account's activity entries older than `cutoff` (retention per account);
+    /// returns how many.
+    pub fn purge_account_activity_before(&self, account: Id, cutoff: i64) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.activity.range(keys::activity(account, i64::MIN, 0)..keys::activity(account, cutoff, 0)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
     }
 
-    /// Removes the login sessions `pred` selects; returns how many.
-    pub fn remove_login_sessions_where(
-        &self,
-        pred: &dyn Fn(&LoginSession) -> bool,
-    ) -> Result<usize, StoreError> {
-        remove_where(&self.login_sessions, pred)
+    /// Removes every activity entry of an account (erasure); returns how many.
+    pub fn remove_activity_of(&self, account: Id) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.activity.scan_prefix(keys::id(account)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
     }
 
-    /// Removes the API tokens `pred` selects; returns how many.
-    pub fn remove_api_tokens_where(
-        &self,
-        pred: &dyn Fn(&ApiToken) -> bool,
-    ) -> Result<usize, StoreError> {
-        remove_where(&self.api_tokens, pred)
+    /// Rewrites the activity entries `f` changes (pseudonymisation); returns how many.
+    pub fn rewrite_activity(&self, f: &dyn Fn(&Entry) -> Option<Entry>) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for item in self.activity.iter() {
+            let (k, v) = item?;
+            if let Some(new) = f(&codec::decode(&v)?) {
+                batch.insert(k, codec::encode(&new)?);
+                n += 1;
+            }
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Removes an owner's brand settings and images (erasure).
+    pub fn remove_branding(&self, owner: Id) -> Result<(), StoreError> {
+        self.branding.remove(keys::id(owner))?;
+        let mut batch = sled::Batch::default();
+        for k in self.branding_assets.scan_prefix(keys::id(owner)).keys() {
+            batch.remove(k?);
+        }
+        self.branding_assets.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Removes an account record (erasure; its users, servers and the rest go first).
@@ -422,19 +817,49 @@ impl MetaDb {
     }
 }
 
-fn remove_where<T: DeserializeOwned>(
-    tree: &sled::Tree,
-    pred: &dyn Fn(&T) -> bool,
-) -> Result<usize, StoreError> {
-    let mut batch = sled::Batch::default();
-    let mut n = 0;
-    for item in tree.iter() {
-        let (k, v) = item?;
-        if pred(&codec::decode(&v)?) {
-            batch.remove(k);
-            n += 1;
-        }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::account::Role;
+
+    #[test]
+    fn records_written_before_fields_were_appended_still_read() {
+        #[derive(Serialize)]
+        struct OldUser<'a>(Id, Id, &'a str, &'a str, Role, bool, &'a str, i64);
+        let old = codec::encode(&OldUser(Id(7), Id(9), "a@b.c", "", Role::Viewer, false, "$argon2id$x", 5)).unwrap();
+        let u = decode_user(&old).unwrap();
+        assert_eq!((u.id, u.email.as_str(), u.totp.is_none(), u.slices.is_empty()), (Id(7), "a@b.c", true, true));
+        let new = User { slices: vec![Id(3)], ..u };
+        assert_eq!(decode_user(&codec::encode(&new).unwrap()).unwrap(), new);
+        #[derive(Serialize)]
+        struct OldAccount<'a>(Id, &'a str, i64, Vec<String>, bool, &'a str);
+        let old = codec::encode(&OldAccount(Id(9), "Acme", 1, vec!["a.example".into()], true, "UTC")).unwrap();
+        let a = decode_account(&old).unwrap();
+        assert_eq!((a.name.as_str(), a.processing_restricted, a.limits.max_servers), ("Acme", true, None));
     }
-    tree.apply_batch(batch)?;
-    Ok(n)
+
+    #[test]
+    fn sessions_tokens_and_activity_are_indexed() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let meta = MetaDb::from_db(db).unwrap();
+        let s = LoginSession { user_id: Id(1), created_at: 1, expires_at: 10, id: Id(5), ip: None, user_agent: String::new() };
+        meta.put_login_session(&[1; 32], &s).unwrap();
+        meta.put_login_session(&[2; 32], &LoginSession { id: Id(6), ..s.clone() }).unwrap();
+        assert_eq!(meta.login_sessions_of(Id(1)).unwrap().len(), 2);
+        assert_eq!(meta.remove_login_sessions_of(Id(1), Some(&[2; 32])).unwrap(), 1);
+        assert!(meta.login_session(&[1; 32]).unwrap().is_none());
+        assert_eq!(meta.purge_login_sessions(11).unwrap(), 1);
+        assert!(meta.login_sessions_of(Id(1)).unwrap().is_empty());
+        let e = |t: i64| Entry { time: t, actor: "a".into(), action: "login".into(), target: String::new(), ip: None, country: None };
+        for t in [5, 6, 6, 7] {
+            meta.append_activity(Id(3), &e(t)).unwrap();
+        }
+        meta.append_activity(Id(4), &e(6)).unwrap();
+        let page = meta.activity_page(Id(3), i64::MIN, (i64::MAX, 0), 10, &|_| true).unwrap();
+        assert_eq!(page.iter().map(|(_, e)| e.time).collect::<Vec<_>>(), vec![7, 6, 6, 5]);
+        let next = meta.activity_page(Id(3), i64::MIN, page[1].0, 10, &|_| true).unwrap();
+        assert_eq!(next.len(), 2);
+        assert_eq!(meta.purge_activity_before(6).unwrap(), 1);
+    }
 }

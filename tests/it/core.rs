@@ -360,6 +360,9 @@ fn openapi_document_is_complete_and_consistent() {
     }
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
+            if !["get", "put", "post", "delete", "patch", "head", "options"].contains(&method.as_str()) {
+                continue;
+            }
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
             // Every documented GET without path parameters exists on the server.
             if method == "get" && !path.contains('{') {

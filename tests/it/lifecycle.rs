@@ -263,6 +263,8 @@ fn exports_hold_everything_but_secrets() {
     assert_eq!(daily[0]["views"], 1);
     assert_eq!(daily[0]["unique_viewers"], 1);
     assert_eq!(doc["statistics"]["streams"][0]["stream"], "export-me");
+    assert!(doc["activity"].as_array().unwrap().iter().any(|e| e["action"] == "server_added"), "{doc}");
+    assert!(doc["login_sessions"].as_array().unwrap().iter().all(|s| s.get("token").is_none()));
     let text = r.text();
     for secret in ["argon2", "password", "token_hash", &token] {
         assert!(!text.contains(secret), "the export holds {secret:?}");
@@ -326,8 +328,10 @@ fn a_user_rectifies_and_erases_themselves_down_to_the_files() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["erased"]["users"], 1);
     assert_eq!(app.get_as("/api/v1/me", Some(&token)).status, 401);
-    assert_eq!(app.post("/api/v1/auth/login", None, &json!({"email": LEAVER, "password": "leaver-password-123"})).status, 401);
     assert!(metric(&app, "tally_meta_compactions_total") >= 1.0);
+    // The activity log keeps what happened, with a pseudonym for the person.
+    let log = app.get("/api/v1/activity").text();
+    assert!(!log.contains(LEAVER) && log.contains("erased-"), "{log}");
     // The rest still works after the meta database was swapped underneath every handle.
     let (_, ingest) = app.add_server("after-erasure");
     assert_eq!(app.ingest(&ingest, &report("a1", report_time(), json!([]))).status, 200);
@@ -335,6 +339,9 @@ fn a_user_rectifies_and_erases_themselves_down_to_the_files() {
     let hits = files_containing(&app.data_dir(), &[LEAVER.as_bytes(), b"Lea Ver"]);
     assert!(hits.is_empty(), "the erased user is still in the files: {hits:?}");
     assert!(!files_containing(&app.data_dir(), &[ADMIN_EMAIL.as_bytes()]).is_empty());
+    // (Checked last: a failed login records the address that was tried, as any other would.)
+    app.start();
+    assert_eq!(app.post("/api/v1/auth/login", None, &json!({"email": LEAVER, "password": "leaver-password-123"})).status, 401);
 }
 
 /// Sums the views of a stream over a wide range.
@@ -418,4 +425,118 @@ fn backup_under_load_restores_to_the_same_answers() {
     assert_eq!(restored.get("/api/v1/servers").json()[0]["name"], "edge-backup");
     // The restored panel takes reports with the old ingest token.
     assert_eq!(restored.ingest(&token, &report("after-restore", t + 30, json!([]))).status, 200);
+}
+
+#[test]
+fn an_erased_account_leaves_nothing_in_the_files() {
+    let mut app = TestApp::spawn();
+    const EMAIL: &str = "owner-9b2d@customer.example";
+    const SERVER: &str = "edge-erasable-51c7";
+    const STREAM: &str = "stream-erasable-e4a0";
+    const ACCOUNT: &str = "Erasable Customer 3f6b";
+    let acc = app.post("/api/v1/accounts", Some(&app.token), &json!({"name": ACCOUNT, "timezone": "Europe/Berlin"}));
+    assert_eq!(acc.status, 201, "{}", acc.text());
+    let id = acc.json()["id"].as_str().unwrap().to_string();
+    let u = app.post(&format!("/api/v1/accounts/{id}/users"), Some(&app.token), &json!({"email": EMAIL, "password": "customer-password-1", "role": "owner", "name": "Cus Tomer"}));
+    assert_eq!(u.status, 201, "{}", u.text());
+    let owner = app.login(EMAIL, "customer-password-1");
+    let s = app.post("/api/v1/servers", Some(&owner), &json!({"name": SERVER}));
+    assert_eq!(s.status, 201, "{}", s.text());
+    let ingest = s.json()["ingest_token"].as_str().unwrap().to_string();
+    let b = app.send("PUT", "/api/v1/branding", Some(&owner), Some(&json!({"privacy_contact": "dpo-7c1e@customer.example"})));
+    assert_eq!(b.status, 200, "{}", b.text());
+    let sl = app.post("/api/v1/slices", Some(&owner), &json!({"name": "slice-of-3f6b", "stream_regex": STREAM}));
+    assert_eq!(sl.status, 201, "{}", sl.text());
+    let t = report_time();
+    for i in 0..3 {
+        let r = report(&format!("e{i}"), t - 86_400 * i, json!([stream("live", STREAM, vec![viewer(&format!("v{i}"), "81.2.69.142", "VLC", "hls", 10, 30, false)])]));
+        assert_eq!(app.ingest(&ingest, &r).status, 200);
+    }
+    let week = format!("/api/v1/stats/summary?from={}", t - 7 * DAY);
+    assert_eq!(app.get_as(&week, Some(&owner)).json()["views"], 3);
+    // Their notice carries their brand's contact and name.
+    let notice = app.get_as("/api/v1/privacy-notice", Some(&owner)).json();
+    let md = notice["markdown"].as_str().unwrap();
+    assert!(md.contains("dpo-7c1e@customer.example") && md.contains(ACCOUNT), "{md}");
+    // Something of every kind is on disk now.
+    let data = app.data_dir();
+    assert!(!files_containing(&data, &[EMAIL.as_bytes(), SERVER.as_bytes(), STREAM.as_bytes()]).is_empty());
+    assert!(data.join("stats").join(&id).exists() && data.join("salts").join(&id).exists());
+
+    // The confirmation must repeat the id; the operator's own account cannot go.
+    let r = app.send("DELETE", &format!("/api/v1/accounts/{id}"), Some(&app.token), None);
+    assert_eq!((r.status, r.json()["error"]["field"].clone()), (400, json!("confirm")));
+    let r = app.send("DELETE", &format!("/api/v1/accounts/{id}?confirm=0000000000000001"), Some(&app.token), None);
+    assert_eq!(r.status, 400);
+    assert_eq!(app.send("DELETE", &format!("/api/v1/accounts/{id}?confirm={id}"), Some(&owner), None).status, 403);
+    let own = account_id(&app);
+    assert_eq!(app.send("DELETE", &format!("/api/v1/accounts/{own}?confirm={own}"), Some(&app.token), None).status, 409);
+    let r = app.send("DELETE", &format!("/api/v1/accounts/{id}?confirm={id}"), Some(&app.token), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let erased = r.json()["erased"].clone();
+    assert_eq!((erased["users"].as_u64(), erased["servers"].as_u64()), (Some(1), Some(1)), "{erased}");
+    assert!(erased["pseudonymised_entries"].as_u64().unwrap() >= 1, "the instance log named the account: {erased}");
+    // Gone from the API …
+    assert_eq!(app.get(&format!("/api/v1/accounts/{id}")).status, 404);
+    assert_eq!(app.get_as("/api/v1/me", Some(&owner)).status, 401);
+    assert_eq!(app.ingest(&ingest, &report("late", t + 30, json!([]))).status, 401);
+    let log = app.get("/api/v1/activity?scope=instance").text();
+    assert!(!log.contains(EMAIL) && !log.contains(ACCOUNT), "{log}");
+    assert!(!data.join("stats").join(&id).exists() && !data.join("salts").join(&id).exists());
+    // … and, once stopped, from every file under the data directory.
+    app.stop();
+    let hits = files_containing(&data, &[EMAIL.as_bytes(), SERVER.as_bytes(), STREAM.as_bytes(), ACCOUNT.as_bytes(), b"dpo-7c1e", b"slice-of-3f6b", b"Cus Tomer"]);
+    assert!(hits.is_empty(), "the erased account survives in the files: {hits:?}");
+    // The instance still works after the swap.
+    app.start();
+    app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    assert_eq!(app.get("/api/v1/accounts").status, 200);
+}
+
+#[test]
+fn a_salt_dies_when_its_day_closes_in_the_accounts_time_zone() {
+    let app = TestApp::spawn();
+    let (_, token) = app.add_server("edge-tz");
+    let account = account_id(&app);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    // Pick zones so that switching from the first to the second closes the first's local day,
+    // whatever the hour: before noon UTC go from UTC−12 to UTC, after it from UTC to UTC+14.
+    let (first, second) = if now.rem_euclid(DAY) < 12 * 3600 { ("Etc/GMT+12", "UTC") } else { ("UTC", "Etc/GMT-14") };
+    let patch = |tz: &str| {
+        let r = app.send("PATCH", &format!("/api/v1/accounts/{account}"), Some(&app.token), Some(&json!({"timezone": tz})));
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    patch(first);
+    let t = report_time();
+    assert_eq!(app.ingest(&token, &report("tz1", t, json!([stream("live", "a", vec![viewer("v", "81.2.69.142", "VLC", "hls", 1, 1, false)])]))).status, 200);
+    let dir = app.data_dir().join("salts").join(&account);
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let salt = std::fs::read(&files[0]).unwrap();
+    assert_eq!(salt.len(), 32);
+    patch(second);
+    let run = app.post("/api/v1/admin/retention/run", Some(&app.token), &json!({})).json();
+    assert_eq!(run["salts_destroyed"], 1, "{run}");
+    assert!(files_containing(&app.data_dir(), &[&salt]).is_empty(), "the closed day's salt survives");
+    // The new local day gets its own salt on the next report.
+    assert_eq!(app.ingest(&token, &report("tz2", t + 30, json!([stream("live", "a", vec![viewer("v", "81.2.69.142", "VLC", "hls", 1, 1, false)])]))).status, 200);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
+fn restricted_processing_refuses_reports_and_keeps_the_data() {
+    let app = TestApp::spawn();
+    let (_, token) = app.add_server("edge-restricted");
+    let account = account_id(&app);
+    let t = report_time();
+    assert_eq!(app.ingest(&token, &report("r1", t, json!([stream("live", "a", vec![viewer("v", "81.2.69.142", "VLC", "hls", 1, 1, true)])]))).status, 200);
+    let r = app.send("PATCH", &format!("/api/v1/accounts/{account}"), Some(&app.token), Some(&json!({"processing_restricted": true})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let refused = app.ingest(&token, &report("r2", t + 30, json!([])));
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.json()["error"]["code"], "processing_restricted");
+    assert_eq!(app.get("/api/v1/stats/summary").json()["views"], 1);
+    let r = app.send("PATCH", &format!("/api/v1/accounts/{account}"), Some(&app.token), Some(&json!({"processing_restricted": false})));
+    assert_eq!(r.status, 200);
+    assert_eq!(app.ingest(&token, &report("r2", t + 30, json!([]))).status, 200);
 }

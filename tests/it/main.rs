@@ -1,6 +1,12 @@
 //! Integration tests: the real `tally` binary over HTTP.
 
+// Tests unwrap: a panic is a failed test with its message (STYLE.md, "Tooling").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
+mod accounts;
 mod core;
+mod faults;
+mod isolation;
 mod lifecycle;

@@ -4,6 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::web;
 
+use crate::activity::Action;
 use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::Principal;
@@ -39,11 +40,11 @@ pub async fn backup(state: State, p: Principal) -> Result<HttpResponse, ApiError
         bytes = staged.bytes(),
         "backup snapshot taken; streaming"
     );
-    super::privacy::record_activity(
+    super::privacy::record_instance(
         &state,
         &p,
-        "backup_created",
-        format!("{} files", staged.len()),
+        Action::Export,
+        format!("backup of the instance ({} files)", staged.len()),
     );
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     std::thread::Builder::new()

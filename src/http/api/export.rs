@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::activity::Action;
 use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::Principal;
@@ -65,7 +66,7 @@ pub async fn account(
     super::privacy::record_activity(
         &state,
         &p,
-        "account_exported",
+        Action::Export,
         format!("account {}", p.account.id),
     );
     let date = jiff::Timestamp::from_second(now)
@@ -99,7 +100,7 @@ pub async fn me(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
     let doc = web::block(move || export::user_export(&lc, &user, &account, now))
         .await
         .map_err(ApiError::internal)??;
-    super::privacy::record_activity(&state, &p, "user_exported", format!("user {}", p.user.id));
+    super::privacy::record_activity(&state, &p, Action::Export, format!("user {}", p.user.id));
     Ok(HttpResponse::Ok()
         .insert_header(attachment("tally-user-export.json"))
         .json(doc))

@@ -6,18 +6,30 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::activity::{Action, Event};
 use crate::config::TlsMode;
+use crate::store::meta::INSTANCE;
 use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::{Principal, SESSION_COOKIE, normalize_email, parse_json, user_json};
 use crate::lifecycle::erase::{self, EraseError};
 use crate::lifecycle::notice::{self, NoticeInput, Processor};
 use crate::lifecycle::retention;
-use crate::model::account::{Id, Scope};
+use crate::model::account::{Account, Id, Scope};
 
-/// Records an action of `p` in the activity log.
-pub fn record_activity(_state: &State, p: &Principal, action: &str, target: String) {
-    tracing::info!(event = action, user = %p.user.id, account = %p.account.id, target = %target, "activity");
+/// Records an action of `p` in the activity log of the account acted on.
+pub fn record_activity(state: &State, p: &Principal, action: Action, target: String) {
+    p.record(state, action, target);
+}
+
+/// Records an instance-level action of the operator in the instance's activity log.
+pub fn record_instance(state: &State, p: &Principal, action: Action, target: String) {
+    crate::activity::record(
+        &state.meta,
+        &state.geo,
+        crate::now(),
+        Event { account: INSTANCE, actor: &p.user.email, action, target, ip: p.ip },
+    );
 }
 
 impl From<EraseError> for ApiError {
@@ -33,51 +45,53 @@ impl From<EraseError> for ApiError {
     }
 }
 
-/// What the notice is generated from, for this request's brand.
-fn notice_input(state: &State, req: &HttpRequest) -> Result<NoticeInput, ApiError> {
-    let brand = super::system::branding_json(state, req);
-    let text = |k: &str| {
-        brand[k]
-            .as_str()
-            .map(str::to_string)
-            .filter(|s| !s.trim().is_empty())
-    };
+/// What the notice is generated from, for an account's brand (or the instance's).
+fn notice_input(state: &State, account: Option<&Account>) -> Result<NoticeInput, ApiError> {
+    let brand = super::branding::resolve(state, account.map(|a| a.id))?;
+    let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let cfg = &state.config;
     let mut other_services = Vec::new();
     if let TlsMode::Acme { directory, .. } = &cfg.tls {
-        let host = directory
-            .split("://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or(directory);
+        let host = directory.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or(directory);
         other_services.push(Processor {
             name: format!("the certificate authority at {host}"),
-            purpose: "it issues the panel's TLS certificates and receives the panel's domain names, no personal data."
-                .into(),
+            purpose: "it issues the panel's TLS certificates and receives the panel's domain names, no personal data.".into(),
         });
     }
+    let retention = match account {
+        Some(a) => retention::effective(&state.meta, a.id)?,
+        None => retention::instance(&state.meta)?,
+    };
     Ok(NoticeInput {
-        product: text("product_name").unwrap_or_else(|| "Tally".into()),
-        controller: None,
-        contact: text("privacy_contact").or_else(|| text("support_contact")),
-        retention: retention::instance(&state.meta)?,
+        product: brand.product_name.clone(),
+        controller: account.map(|a| a.name.clone()),
+        contact: text(&brand.privacy_contact).or_else(|| text(&brand.support_contact)),
+        retention,
         geoip_city: cfg.geoip_city.is_some(),
         geoip_asn: cfg.geoip_asn.is_some(),
         tls: !matches!(cfg.tls, TlsMode::Off),
-        // Tally sends data nowhere unless the operator configures a processor; none of the
-        // configured options (see `config`) does yet, so the list is built empty.
+        // Tally sends data nowhere unless the operator configures a processor; no option of
+        // `config` does yet (no SMTP relay, no webhooks), so the list is built empty.
         processors: Vec::new(),
         other_services,
-        custom_text: text("privacy_notice"),
+        custom_text: text(&brand.privacy_notice),
     })
 }
 
-/// `GET /api/v1/privacy-notice` (public): the notice for this request's brand, as Markdown.
-pub async fn privacy_notice(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let input = notice_input(&state, &req)?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-cache"))
-        .json(json!({"markdown": notice::render(&input), "generated_at": crate::now()})))
+/// `GET /api/v1/privacy-notice` (public): the notice as Markdown, for the caller's account when
+/// logged in (operators: `?account=`), else for the account whose domain the request names,
+/// else for the instance.
+pub async fn privacy_notice(state: State, req: HttpRequest, p: Option<Principal>) -> Result<HttpResponse, ApiError> {
+    let account = match p {
+        Some(p) => Some(p.account),
+        None => super::branding::account_for_host(&state, &req)?,
+    };
+    let input = notice_input(&state, account.as_ref())?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-cache")).json(json!({
+        "markdown": notice::render(&input),
+        "generated_at": crate::now(),
+        "account_id": account.map(|a| a.id.to_string()),
+    })))
 }
 
 /// `PATCH /api/v1/me` body: the fields a user corrects themselves.
@@ -153,7 +167,7 @@ pub async fn update_me(
             std::sync::atomic::Ordering::Relaxed,
             std::sync::atomic::Ordering::Relaxed,
         );
-        record_activity(&state, &p, "profile_updated", changed.join(", "));
+        record_activity(&state, &p, Action::UserUpdated, format!("own profile: {}", changed.join(", ")));
     }
     Ok(HttpResponse::Ok().json(user_json(&user, &p.account)))
 }
@@ -166,6 +180,20 @@ pub async fn delete_me(state: State, p: Principal) -> Result<HttpResponse, ApiEr
         ));
     }
     let erased = erase::erase_user(state.lifecycle.clone(), p.user.clone(), crate::now()).await?;
+    // The entry keeps the action; the person is the pseudonym their other entries now carry.
+    let alias = erased.pseudonym.clone().unwrap_or_else(erase::pseudonym);
+    crate::activity::record(
+        &state.meta,
+        &state.geo,
+        crate::now(),
+        Event {
+            account: p.account.id,
+            actor: &alias,
+            action: Action::Deletion,
+            target: format!("user {} erased at their request", p.user.id),
+            ip: p.ip,
+        },
+    );
     let mut gone = Cookie::build(SESSION_COOKIE, "")
         .path("/")
         .http_only(true)
@@ -217,11 +245,6 @@ pub async fn delete_account(
         crate::now(),
     )
     .await?;
-    record_activity(
-        &state,
-        &p,
-        "account_erased",
-        format!("account {}", account.id),
-    );
+    record_instance(&state, &p, Action::Deletion, format!("account {} (erased)", account.id));
     Ok(HttpResponse::Ok().json(json!({"erased": erased})))
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::activity::Action;
 use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::{Principal, parse_json};
@@ -216,7 +217,11 @@ pub async fn put(
             .iter()
             .map(|c| format!("{} {}→{}", c.key(), old.get(*c), new.get(*c)))
             .collect();
-        super::privacy::record_activity(&state, &p, "retention_changed", detail.join(", "));
+        let target = format!("retention: {}", detail.join(", "));
+        match scope {
+            Scope::Instance => super::privacy::record_instance(&state, &p, Action::RetentionChanged, target),
+            Scope::Account => super::privacy::record_activity(&state, &p, Action::RetentionChanged, target),
+        }
     }
     Ok(HttpResponse::Ok().json(settings_json(&state, &p, scope)?))
 }
@@ -279,12 +284,12 @@ pub async fn run(
             )
         })?;
     if !dry_run {
-        super::privacy::record_activity(
+        super::privacy::record_instance(
             &state,
             &p,
-            "retention_run",
+            Action::Deletion,
             format!(
-                "{} partitions dropped, {} compacted, {} bytes",
+                "retention run: {} partitions dropped, {} compacted, {} bytes",
                 report.partitions_dropped, report.partitions_compacted, report.bytes
             ),
         );

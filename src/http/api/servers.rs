@@ -1,4 +1,6 @@
 //! Servers: register (ingest token shown once), list with live status, get, delete.
+//! A slice-limited user sees only the servers of their slices, with viewer numbers of the
+//! admitted streams only, and host metrics only for servers a slice includes whole.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -7,6 +9,8 @@ use serde_json::{Value, json};
 use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
 use crate::http::State;
+use super::slices::SliceSet;
+use crate::activity::Action;
 use crate::http::auth::{Principal, parse_json};
 use crate::ingest::writer::ServerLive;
 use crate::model::account::{Id, Server};
@@ -30,9 +34,19 @@ pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
     }
 }
 
-fn server_json(s: &Server, live: Option<&ServerLive>, now: i64) -> Value {
-    let host = live.and_then(|l| l.host.as_ref());
+fn server_json(s: &Server, live: Option<&ServerLive>, now: i64, view: Option<&SliceSet>) -> Value {
+    let whole = view.is_none_or(|v| v.allows_whole_server(s.id));
+    let host = live.and_then(|l| l.host.as_ref()).filter(|_| whole);
     let interval = live.map_or(30, |l| l.interval_s.max(1)) as f64;
+    let (viewers, bandwidth_bps) = match (live, view) {
+        (None, _) => (0, 0.0),
+        (Some(l), None) => (l.viewers(), l.bandwidth_bps()),
+        (Some(l), Some(v)) => {
+            let admitted = l.streams.iter().filter(|((app, stream), _)| v.allows_stream(s.id, app, stream));
+            let (n, bytes) = admitted.fold((0u64, 0u64), |(n, b), (_, st)| (n + st.viewers as u64, b + st.bytes_out));
+            (n, bytes as f64 * 8.0 / l.interval_s.max(1) as f64)
+        }
+    };
     json!({
         "id": s.id.to_string(),
         "name": s.name,
@@ -46,16 +60,18 @@ fn server_json(s: &Server, live: Option<&ServerLive>, now: i64) -> Value {
         "ram_total_bytes": host.and_then(|h| h.ram_total_bytes),
         "net_in_bps": host.and_then(|h| h.net_in_bytes).map(|b| b as f64 * 8.0 / interval),
         "net_out_bps": host.and_then(|h| h.net_out_bytes).map(|b| b as f64 * 8.0 / interval),
-        "viewers": live.map_or(0, |l| l.viewers()),
-        "bandwidth_bps": live.map_or(0.0, |l| l.bandwidth_bps()),
+        "viewers": viewers,
+        "bandwidth_bps": bandwidth_bps,
     })
 }
 
-/// The server with this id in the caller's account (404 otherwise, also for other accounts).
+/// The server with this id in the caller's account and slices (404 otherwise, also for other
+/// accounts' servers and servers outside the caller's slices).
 pub fn owned_server(state: &State, p: &Principal, id: &str) -> Result<Server, ApiError> {
     let id = Id::parse(id).ok_or(ApiError::NotFound("server"))?;
+    let view = SliceSet::of(p)?;
     match state.meta.server(id)? {
-        Some(s) if s.account_id == p.account.id => Ok(s),
+        Some(s) if s.account_id == p.account.id && view.is_none_or(|v| v.allows_server(s.id)) => Ok(s),
         _ => Err(ApiError::NotFound("server")),
     }
 }
@@ -63,13 +79,13 @@ pub fn owned_server(state: &State, p: &Principal, id: &str) -> Result<Server, Ap
 /// `GET /api/v1/servers`
 pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
     let now = crate::now();
+    let view = SliceSet::of(&p)?;
+    let servers = state.meta.servers()?;
     let live = state.writer.live.read();
-    let out: Vec<Value> = state
-        .meta
-        .servers()?
+    let out: Vec<Value> = servers
         .into_iter()
-        .filter(|s| s.account_id == p.account.id)
-        .map(|s| server_json(&s, live.get(&s.id), now))
+        .filter(|s| s.account_id == p.account.id && view.as_ref().is_none_or(|v| v.allows_server(s.id)))
+        .map(|s| server_json(&s, live.get(&s.id), now, view.as_ref()))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -89,6 +105,11 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
         return Err(ApiError::field("name", "give the server a name of 1 to 200 printable characters"));
     }
+    if let Some(max) = p.account.limits.max_servers
+        && state.meta.servers()?.iter().filter(|s| s.account_id == p.account.id).count() >= max as usize
+    {
+        return Err(ApiError::forbidden(format!("this account may register at most {max} servers")));
+    }
     let token = new_token("tis_");
     let server = Server {
         id: Id::random(),
@@ -100,6 +121,7 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
     state.meta.insert_server(&server)?;
     state.meta.flush()?;
     tracing::info!(event = "server_added", server = %server.id, account = %p.account.id, "server registered");
+    p.record(&state, Action::ServerAdded, format!("server {} ({})", server.id, server.name));
     Ok(HttpResponse::Created().json(json!({
         "id": server.id.to_string(),
         "name": server.name,
@@ -111,8 +133,9 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
 /// `GET /api/v1/servers/{id}`
 pub async fn get(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let s = owned_server(&state, &p, &id)?;
+    let view = SliceSet::of(&p)?;
     let live = state.writer.live.read();
-    Ok(HttpResponse::Ok().json(server_json(&s, live.get(&s.id), crate::now())))
+    Ok(HttpResponse::Ok().json(server_json(&s, live.get(&s.id), crate::now(), view.as_ref())))
 }
 
 /// `DELETE /api/v1/servers/{id}`
@@ -124,5 +147,6 @@ pub async fn delete(state: State, p: Principal, id: web::Path<String>) -> Result
     state.meta.flush()?;
     state.writer.forget_server(s.id);
     tracing::info!(event = "server_removed", server = %s.id, "server removed");
+    p.record(&state, Action::ServerRemoved, format!("server {} ({})", s.id, s.name));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,12 @@
 //! Statistics endpoints: summary, time series, breakdowns, live numbers, streams, daily and
-//! billing reports. Every one answers JSON, or CSV of the same rows with `format=csv`.
+//! billing reports. Every one answers JSON, or CSV of the same rows with `format=csv` (an
+//! export, recorded in the activity log).
+//!
+//! Slice-limited users: the request's filter is intersected with their slices here. The
+//! admitted (server, app, stream) series are enumerated and each answered on its own, then
+//! summed; a `?server=` outside the slices is "not found". Sums are exact for counts, bytes
+//! and view time; peaks and unique viewers of a sum are upper bounds (the sum of the parts),
+//! as the query layer already does for filters without a single series.
 
 use std::collections::HashMap;
 
@@ -9,11 +16,14 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::http::State;
+use super::slices::SliceSet;
+use crate::activity::Action;
 use crate::http::auth::Principal;
 use crate::model::account::Id;
 use crate::model::report::parse_time;
+use crate::model::rollup::{Resolution, Scalars};
 use crate::model::series::Filter;
-use crate::query::{Dimension, Metric, Query, QueryError, Range, live_totals};
+use crate::query::{Dimension, Metric, Query, QueryError, Range, Row, Summary, decompose, live_totals};
 
 /// Query-string parameters shared by the statistics endpoints.
 #[derive(Deserialize, Debug, Default)]
@@ -81,6 +91,164 @@ fn parse_common(p: &Params, principal: &Principal, state: &State) -> Result<Pars
     })
 }
 
+/// The series a slice-limited caller may see under `filter`: `None` when the caller is not
+/// limited, else one filter per admitted (server, app, stream) seen in the range or live now.
+/// With `host`, the servers the slices include whole (for host metrics).
+async fn slice_units(state: &State, p: &Principal, filter: &Filter, range: Range, host: bool) -> Result<Option<Vec<Filter>>, ApiError> {
+    let Some(view) = SliceSet::of(p)? else { return Ok(None) };
+    let account = p.account.id;
+    let mut triples: Vec<(Id, String, String)> = Vec::new();
+    {
+        let live = state.writer.live.read();
+        for (sid, srv) in live.iter().filter(|(_, s)| s.account == Some(account)) {
+            for (app, stream) in srv.streams.keys() {
+                triples.push((*sid, app.clone(), stream.clone()));
+            }
+        }
+    }
+    let seen = run(state, move |qq| qq.streams_seen(account, range).map_err(QueryError::from)).await?;
+    for info in seen {
+        if let (Some(sid), Some(app), Some(stream)) = (info.server, info.app, info.stream) {
+            triples.push((sid, app, stream));
+        }
+    }
+    let servers: Vec<Id> = state.meta.servers()?.iter().filter(|s| s.account_id == account).map(|s| s.id).collect();
+    triples.retain(|(sid, app, stream)| {
+        servers.contains(sid)
+            && filter.server.is_none_or(|f| f == *sid)
+            && filter.app.as_ref().is_none_or(|f| f == app)
+            && filter.stream.as_ref().is_none_or(|f| f == stream)
+            && view.allows_stream(*sid, app, stream)
+    });
+    triples.sort();
+    triples.dedup();
+    if host {
+        let mut ids: Vec<Id> = triples.iter().map(|t| t.0).filter(|s| view.allows_whole_server(*s)).collect();
+        if filter.app.is_none() && filter.stream.is_none() {
+            ids.extend(servers.iter().copied().filter(|s| filter.server.is_none_or(|f| f == *s) && view.allows_whole_server(*s)));
+        }
+        ids.sort();
+        ids.dedup();
+        return Ok(Some(ids.into_iter().map(|s| Filter { server: Some(s), app: None, stream: None }).collect()));
+    }
+    Ok(Some(triples.into_iter().map(|(s, a, st)| Filter { server: Some(s), app: Some(a), stream: Some(st) }).collect()))
+}
+
+/// Scalars per bucket summed over several series (peaks add up: an upper bound).
+fn unit_scalars(qq: &Query, account: Id, units: &[Filter], res: Resolution, range: Range) -> Result<Vec<(i64, Scalars)>, QueryError> {
+    let mut by_bucket: HashMap<i64, Scalars> = HashMap::new();
+    for u in units {
+        for (b, s) in qq.scalars(account, u, res, range)? {
+            let e = by_bucket.entry(b).or_default();
+            let peak = e.peak_viewers + s.peak_viewers;
+            e.merge(&s);
+            e.peak_viewers = peak;
+        }
+    }
+    let mut v: Vec<_> = by_bucket.into_iter().collect();
+    v.sort_by_key(|(b, _)| *b);
+    Ok(v)
+}
+
+/// Bandwidth points with their peak and 95th percentile.
+type Billing = (Vec<(i64, f64)>, f64, f64);
+
+/// Five-minute bandwidth points summed over several series, with peak and 95th percentile.
+fn unit_billing(qq: &Query, account: Id, units: &[Filter], range: Range) -> Result<Billing, QueryError> {
+    let mut points: Vec<(i64, f64)> = Vec::new();
+    for u in units {
+        let pts = qq.billing_points(account, u, range)?;
+        if points.is_empty() {
+            points = pts;
+        } else {
+            for (acc, (_, v)) in points.iter_mut().zip(pts) {
+                acc.1 += v;
+            }
+        }
+    }
+    if points.is_empty() {
+        let res = Resolution::FiveMinutes;
+        let from = res.bucket(range.from);
+        let to = res.bucket(range.to - 1) + res.seconds();
+        points = (from..to).step_by(res.seconds() as usize).map(|b| (b, 0.0)).collect();
+    }
+    let mut values: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
+    values.sort_by(|a, b| a.total_cmp(b));
+    let peak = values.last().copied().unwrap_or(0.0);
+    let rank = ((values.len() as f64) * 0.95).ceil() as usize;
+    let p95 = values.get(rank.clamp(1, values.len().max(1)) - 1).copied().unwrap_or(0.0);
+    Ok((points, peak, p95))
+}
+
+/// A summary summed over several series.
+fn unit_summary(qq: &Query, account: Id, units: &[Filter], range: Range) -> Result<Summary, QueryError> {
+    let mut out = Summary::default();
+    for u in units {
+        let s = qq.summary(account, u, range)?;
+        out.views += s.views;
+        out.unique_viewers += s.unique_viewers;
+        out.peak_viewers += s.peak_viewers;
+        out.bytes_out += s.bytes_out;
+        out.bytes_in += s.bytes_in;
+        out.view_time_s += s.view_time_s;
+    }
+    let (_, peak, p95) = unit_billing(qq, account, units, range)?;
+    out.peak_bandwidth_bps = peak;
+    out.p95_bandwidth_bps = p95;
+    Ok(out)
+}
+
+/// A breakdown merged over several series.
+fn unit_breakdown(qq: &Query, account: Id, units: &[Filter], dim: Dimension, range: Range, limit: usize, names: &HashMap<Id, String>) -> Result<Vec<Row>, QueryError> {
+    let secs = (range.to - range.from).max(1) as f64;
+    let mut rows: HashMap<String, Row> = HashMap::new();
+    let mut add = |r: Row| {
+        let e = rows.entry(r.key.clone()).or_insert(Row { key: r.key.clone(), label: r.label.clone(), views: 0, viewers: 0.0, bytes_out: 0, view_time_s: 0 });
+        e.views += r.views;
+        e.viewers = ((e.viewers + r.viewers) * 1000.0).round() / 1000.0;
+        e.bytes_out += r.bytes_out;
+        e.view_time_s += r.view_time_s;
+    };
+    for u in units {
+        match dim {
+            Dimension::Server | Dimension::App | Dimension::Stream => {
+                let mut total = Scalars::default();
+                for (res, a, b) in decompose(range.from, range.to) {
+                    for (_, s) in qq.scalars(account, u, res, Range { from: a, to: b })? {
+                        total.merge(&s);
+                    }
+                }
+                let (server, app, stream) = (u.server.unwrap_or(Id(0)), u.app.clone().unwrap_or_default(), u.stream.clone().unwrap_or_default());
+                let (key, label) = match dim {
+                    Dimension::Server => (server.to_string(), names.get(&server).cloned().unwrap_or_else(|| server.to_string())),
+                    Dimension::App => (app.clone(), app),
+                    _ => (format!("{app}/{stream}"), format!("{app}/{stream}")),
+                };
+                add(Row { key, label, views: total.views, viewers: total.viewer_seconds as f64 / secs, bytes_out: total.bytes_out, view_time_s: total.view_time_s });
+            }
+            _ => {
+                for r in qq.breakdown(account, u, dim, range, 10_000, names)? {
+                    add(r);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Row> = rows.into_values().filter(|r| r.views > 0 || r.bytes_out > 0 || r.viewers > 0.0).collect();
+    if dim == Dimension::Duration {
+        out.sort_by_key(|r| crate::model::rollup::DURATION_LABELS.iter().position(|l| *l == r.key));
+    } else {
+        out.sort_by(|a, b| b.views.cmp(&a.views).then(b.bytes_out.cmp(&a.bytes_out)).then(a.key.cmp(&b.key)));
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// A CSV export: recorded in the activity log, then rendered.
+fn export<T: Serialize>(state: &State, p: &Principal, name: &str, rows: &[T]) -> Result<HttpResponse, ApiError> {
+    p.record(state, Action::Export, format!("{name} (csv)"));
+    csv_response(name, rows)
+}
+
 fn query_error(e: QueryError) -> ApiError {
     match e {
         QueryError::Invalid { field, message } => ApiError::field(field, message),
@@ -120,9 +288,14 @@ pub async fn summary(state: State, p: Principal, params: web::Query<Params>) -> 
     let q = parse_common(&params, &p, &state)?;
     let account = p.account.id;
     let (filter, range) = (q.filter.clone(), q.range);
-    let s = run(&state, move |qq| qq.summary(account, &filter, range).map_err(QueryError::from)).await?;
+    let units = slice_units(&state, &p, &filter, range, false).await?;
+    let s = run(&state, move |qq| match &units {
+        Some(u) => unit_summary(qq, account, u, range),
+        None => qq.summary(account, &filter, range).map_err(QueryError::from),
+    })
+    .await?;
     if q.csv {
-        return csv_response("summary", &[s]);
+        return export(&state, &p, "summary", &[s]);
     }
     Ok(HttpResponse::Ok().json(s))
 }
@@ -154,10 +327,16 @@ pub async fn timeseries(state: State, p: Principal, params: web::Query<Params>) 
     };
     let account = p.account.id;
     let (filter, range) = (q.filter.clone(), q.range);
-    let points = run(&state, move |qq| qq.timeseries(account, &filter, metric, step, range)).await?;
+    let host = matches!(metric, Metric::Cpu | Metric::Ram);
+    let units = slice_units(&state, &p, &filter, range, host).await?;
+    let points = run(&state, move |qq| match &units {
+        Some(u) => unit_timeseries(qq, account, u, metric, step, range),
+        None => qq.timeseries(account, &filter, metric, step, range),
+    })
+    .await?;
     if q.csv {
         let rows: Vec<PointRow> = points.iter().map(|(t, v)| PointRow { time: *t, value: *v }).collect();
-        return csv_response(&metric_name, &rows);
+        return export(&state, &p, &metric_name, &rows);
     }
     Ok(HttpResponse::Ok().json(json!({"metric": metric_name, "step": step, "points": points})))
 }
@@ -180,9 +359,14 @@ pub async fn breakdown(state: State, p: Principal, params: web::Query<Params>) -
     let account = p.account.id;
     let names = server_names(&state, account)?;
     let (filter, range) = (q.filter.clone(), q.range);
-    let rows = run(&state, move |qq| qq.breakdown(account, &filter, dim, range, limit, &names).map_err(QueryError::from)).await?;
+    let units = slice_units(&state, &p, &filter, range, false).await?;
+    let rows = run(&state, move |qq| match &units {
+        Some(u) => unit_breakdown(qq, account, u, dim, range, limit, &names),
+        None => qq.breakdown(account, &filter, dim, range, limit, &names).map_err(QueryError::from),
+    })
+    .await?;
     if q.csv {
-        return csv_response(&dim_name, &rows);
+        return export(&state, &p, &dim_name, &rows);
     }
     Ok(HttpResponse::Ok().json(json!({"dimension": dim_name, "rows": rows})))
 }
@@ -191,7 +375,32 @@ pub async fn breakdown(state: State, p: Principal, params: web::Query<Params>) -
 pub async fn live(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let now = crate::now();
-    let (viewers, bps, streams) = live_totals(&state.writer.live, p.account.id, &q.filter, now);
+    let (viewers, bps, streams) = match SliceSet::of(&p)? {
+        None => live_totals(&state.writer.live, p.account.id, &q.filter, now),
+        Some(view) => {
+            let live = state.writer.live.read();
+            let (mut viewers, mut bps, mut streams) = (0u64, 0.0f64, 0usize);
+            for (id, srv) in live.iter().filter(|(id, s)| s.account == Some(p.account.id) && q.filter.server.is_none_or(|f| f == **id)) {
+                if now - srv.last_report_at > 3 * srv.interval_s.max(30) as i64 {
+                    continue;
+                }
+                for ((app, stream), s) in &srv.streams {
+                    if q.filter.app.as_ref().is_some_and(|a| a != app)
+                        || q.filter.stream.as_ref().is_some_and(|x| x != stream)
+                        || !view.allows_stream(*id, app, stream)
+                    {
+                        continue;
+                    }
+                    viewers += s.viewers as u64;
+                    bps += s.bytes_out as f64 * 8.0 / srv.interval_s.max(1) as f64;
+                    if s.publishing == Some(true) || s.viewers > 0 {
+                        streams += 1;
+                    }
+                }
+            }
+            (viewers, bps, streams)
+        }
+    };
     Ok(HttpResponse::Ok().json(json!({"time": now, "viewers": viewers, "bandwidth_bps": bps, "streams_live": streams})))
 }
 
@@ -221,6 +430,7 @@ pub async fn streams(state: State, p: Principal, params: web::Query<Params>) -> 
         _ => None,
     };
     let account = p.account.id;
+    let view = SliceSet::of(&p)?;
     let names = server_names(&state, account)?;
     let now = crate::now();
     let mut rows: HashMap<(Id, String, String), StreamRow> = HashMap::new();
@@ -266,10 +476,11 @@ pub async fn streams(state: State, p: Principal, params: web::Query<Params>) -> 
         .filter(|r| q.filter.server.is_none_or(|s| s.to_string() == r.server_id))
         .filter(|r| q.filter.app.as_ref().is_none_or(|a| *a == r.app))
         .filter(|r| re.as_ref().is_none_or(|re| re.is_match(&format!("{}/{}", r.app, r.stream))))
+        .filter(|r| view.as_ref().is_none_or(|v| v.allows_stream(Id::parse(&r.server_id).unwrap_or(Id(0)), &r.app, &r.stream)))
         .collect();
     out.sort_by(|a, b| b.live.cmp(&a.live).then(b.viewers.cmp(&a.viewers)).then(a.app.cmp(&b.app)).then(a.stream.cmp(&b.stream)));
     if q.csv {
-        return csv_response("streams", &out);
+        return export(&state, &p, "streams", &out);
     }
     Ok(HttpResponse::Ok().json(out))
 }
@@ -288,13 +499,16 @@ struct DailyRow {
 /// `GET /api/v1/stats/daily?tz=Area/City`
 pub async fn daily(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
-    let tz_name = params.tz.clone().unwrap_or_else(|| "UTC".into());
+    let view = SliceSet::of(&p)?;
+    // A slice's own time zone is the default for its users' daily reports.
+    let tz_name = params.tz.clone().or_else(|| view.as_ref().map(|v| v.timezone.clone())).unwrap_or_else(|| "UTC".into());
     let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| ApiError::field("tz", format!("`{tz_name}` is not an IANA time zone such as Europe/London")))?;
     if q.range.to - q.range.from > 400 * 86_400 {
         return Err(ApiError::field("from", "daily reports cover at most 400 days"));
     }
     let account = p.account.id;
     let (filter, range) = (q.filter.clone(), q.range);
+    let units = slice_units(&state, &p, &filter, range, false).await?;
     let rows = run(&state, move |qq| {
         let mut rows = Vec::new();
         let start = jiff::Timestamp::from_second(range.from).map_err(|e| QueryError::Invalid { field: "from", message: e.to_string() })?;
@@ -307,7 +521,10 @@ pub async fn daily(state: State, p: Principal, params: web::Query<Params>) -> Re
             let next = day.tomorrow().map_err(|e| QueryError::Invalid { field: "to", message: e.to_string() })?;
             let day_end = next.to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).unwrap_or(range.to);
             let r = Range { from: day_start.max(range.from), to: day_end.min(range.to) };
-            let s = qq.summary(account, &filter, r)?;
+            let s = match &units {
+                Some(u) => unit_summary(qq, account, u, r)?,
+                None => qq.summary(account, &filter, r)?,
+            };
             rows.push(DailyRow {
                 date: day.to_string(),
                 views: s.views,
@@ -323,7 +540,7 @@ pub async fn daily(state: State, p: Principal, params: web::Query<Params>) -> Re
     })
     .await?;
     if q.csv {
-        return csv_response("daily", &rows);
+        return export(&state, &p, "daily", &rows);
     }
     Ok(HttpResponse::Ok().json(json!({"tz": tz_name, "rows": rows})))
 }
@@ -336,13 +553,67 @@ pub async fn billing(state: State, p: Principal, params: web::Query<Params>) -> 
     }
     let account = p.account.id;
     let (filter, range) = (q.filter.clone(), q.range);
-    let (points, (peak, p95)) = run(&state, move |qq| {
-        Ok((qq.billing_points(account, &filter, range)?, qq.bandwidth_stats(account, &filter, range)?))
+    let units = slice_units(&state, &p, &filter, range, false).await?;
+    let (points, (peak, p95)) = run(&state, move |qq| match &units {
+        Some(u) => unit_billing(qq, account, u, range).map(|(pts, peak, p95)| (pts, (peak, p95))),
+        None => Ok((qq.billing_points(account, &filter, range)?, qq.bandwidth_stats(account, &filter, range)?)),
     })
     .await?;
     if q.csv {
         let rows: Vec<PointRow> = points.iter().map(|(t, v)| PointRow { time: *t, value: *v }).collect();
-        return csv_response("billing", &rows);
+        return export(&state, &p, "billing", &rows);
     }
     Ok(HttpResponse::Ok().json(json!({"step": 300, "peak_bps": peak, "p95_bps": p95, "points": points})))
+}
+
+/// A metric's time series summed over several series (host and input metrics averaged over
+/// their samples), computed like `Query::timeseries` for one series.
+fn unit_timeseries(qq: &Query, account: Id, units: &[Filter], metric: Metric, step: i64, range: Range) -> Result<Vec<(i64, f64)>, QueryError> {
+    if step < 60 || step % 60 != 0 {
+        return Err(QueryError::Invalid { field: "step", message: "step must be a multiple of 60 seconds".into() });
+    }
+    let first = range.from.div_euclid(step) * step;
+    let n = (range.to - first + step - 1) / step;
+    if n > 20_000 {
+        return Err(QueryError::Invalid { field: "step", message: format!("{n} points requested; use a larger step (at most 20000 points)") });
+    }
+    if metric == Metric::UniqueViewers {
+        let mut out: Vec<(i64, f64)> = (0..n).map(|i| (first + i * step, 0.0)).collect();
+        for u in units {
+            for (acc, (_, v)) in out.iter_mut().zip(qq.timeseries(account, u, metric, step, range)?) {
+                acc.1 += v;
+            }
+        }
+        return Ok(out);
+    }
+    let to = first + n * step;
+    let res = Resolution::ALL.into_iter().rev().find(|r| step % r.seconds() == 0).unwrap_or(Resolution::Minute);
+    let mut acc: Vec<Scalars> = vec![Scalars::default(); n as usize];
+    for (bucket, s) in unit_scalars(qq, account, units, res, Range { from: first, to })? {
+        if let Some(a) = acc.get_mut((bucket - first).div_euclid(step) as usize) {
+            a.merge(&s);
+        }
+    }
+    let stepf = step as f64;
+    let avg = |sum: f64, n: u32| if n == 0 { 0.0 } else { sum / n as f64 };
+    Ok(acc
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let v = match metric {
+                Metric::Viewers => s.viewer_seconds as f64 / stepf,
+                Metric::PeakViewers => s.peak_viewers as f64,
+                Metric::Views => s.views as f64,
+                Metric::Bandwidth => s.bytes_out as f64 * 8.0 / stepf,
+                Metric::BytesOut => s.bytes_out as f64,
+                Metric::BytesIn => s.bytes_in as f64,
+                Metric::ViewTime => s.view_time_s as f64,
+                Metric::Cpu => avg(s.cpu_sum, s.host_samples),
+                Metric::Ram => avg(s.ram_used_sum as f64, s.host_samples),
+                Metric::IngressKbps => avg(s.ingress_kbps_sum, s.ingress_samples),
+                Metric::UniqueViewers => 0.0,
+            };
+            (first + i as i64 * step, (v * 1000.0).round() / 1000.0)
+        })
+        .collect())
 }

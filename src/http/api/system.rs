@@ -70,31 +70,43 @@ pub async fn about(state: State, _p: Principal) -> Result<HttpResponse, ApiError
     })))
 }
 
-/// Branding for a request (per-host branding arrives with accounts).
-pub fn branding_json(_state: &State, _req: &HttpRequest) -> serde_json::Value {
-    json!({
-        "product_name": "Tally",
-        "accent_color": "#4f46e5",
-        "logo_url": null,
-        "favicon_url": null,
-        "support_contact": null,
-        "powered_by": true,
-    })
+/// Branding for a request: the account whose `domains` contain the request's host, else the
+/// instance's (see `api::branding`). A storage failure falls back to the built-in brand so the
+/// login page always renders.
+pub fn branding_json(state: &State, req: &HttpRequest) -> serde_json::Value {
+    match super::branding::resolve_for_request(state, req) {
+        Ok(b) => serde_json::to_value(b).unwrap_or_else(|_| json!({})),
+        Err(e) => {
+            tracing::error!(error = %e, "could not resolve branding; using the built-in brand");
+            json!({
+                "product_name": super::branding::DEFAULT_PRODUCT,
+                "accent_color": super::branding::DEFAULT_ACCENT,
+                "logo_url": null,
+                "favicon_url": null,
+                "support_contact": null,
+                "powered_by": true,
+            })
+        }
+    }
 }
 
 /// `GET /api/v1/branding` (public)
 pub async fn branding(state: State, req: HttpRequest) -> HttpResponse {
-    HttpResponse::Ok().json(branding_json(&state, &req))
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-cache")).json(branding_json(&state, &req))
 }
 
 /// `GET /branding.css`: the brand's colours as CSS variables (a file, so the CSP needs no inline styles).
 pub async fn branding_css(state: State, req: HttpRequest) -> HttpResponse {
     let b = branding_json(&state, &req);
-    let accent = b["accent_color"].as_str().filter(|c| is_css_color(c)).unwrap_or("#4f46e5");
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "no-cache"))
-        .body(format!(":root{{--accent:{accent};}}\n"))
+    let accent = b["accent_color"].as_str().filter(|c| is_css_color(c)).unwrap_or(super::branding::DEFAULT_ACCENT);
+    let mut css = format!(":root{{--accent:{accent};");
+    for (field, var) in [("background_color", "--bg"), ("surface_color", "--surface"), ("text_color", "--text")] {
+        if let Some(c) = b[field].as_str().filter(|c| is_css_color(c)) {
+            css.push_str(&format!("{var}:{c};"));
+        }
+    }
+    css.push_str("}\n");
+    HttpResponse::Ok().content_type("text/css; charset=utf-8").insert_header(("Cache-Control", "no-cache")).body(css)
 }
 
 /// Only `#rgb`/`#rrggbb` colours reach CSS.
@@ -106,7 +118,7 @@ pub fn is_css_color(c: &str) -> bool {
 pub fn branding_head(state: &State, req: &HttpRequest) -> BrandingHead {
     let b = branding_json(state, req);
     BrandingHead {
-        title: b["product_name"].as_str().unwrap_or("Tally").to_string(),
+        title: b["product_name"].as_str().unwrap_or(super::branding::DEFAULT_PRODUCT).to_string(),
         favicon_url: b["favicon_url"].as_str().unwrap_or("/assets/favicon.svg").to_string(),
         meta_json: b.to_string(),
     }
