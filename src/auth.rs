@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
@@ -16,13 +16,18 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 /// Hashes a password with argon2id (default parameters: 19 MiB, 2 passes).
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Checks a password against a stored hash (constant time inside argon2).
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -36,7 +41,9 @@ pub fn dummy_hash() -> &'static str {
 /// Checks the password policy; returns what is wrong.
 pub fn check_password_policy(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!("password must be at least {MIN_PASSWORD_LEN} characters"));
+        return Err(format!(
+            "password must be at least {MIN_PASSWORD_LEN} characters"
+        ));
     }
     if password.len() > 1024 {
         return Err("password must be at most 1024 bytes".into());
@@ -47,7 +54,10 @@ pub fn check_password_policy(password: &str) -> Result<(), String> {
 /// A new random token with a readable prefix (`tly_`, `tis_`…), 256 bits of entropy.
 pub fn new_token(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::random();
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// SHA-256 of a token: what is stored and looked up.
@@ -70,7 +80,11 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        LoginThrottle { failures: Mutex::new(HashMap::new()), limit: 10, window: 15 * 60 }
+        LoginThrottle {
+            failures: Mutex::new(HashMap::new()),
+            limit: 10,
+            window: 15 * 60,
+        }
     }
 }
 
@@ -90,8 +104,13 @@ impl LoginThrottle {
             .iter()
             .filter_map(|k| map.get(k))
             .filter_map(|times| {
-                let recent: Vec<i64> = times.iter().copied().filter(|t| *t > now - self.window).collect();
-                (recent.len() >= self.limit).then(|| (recent[recent.len() - self.limit] + self.window - now).max(1) as u64)
+                let recent: Vec<i64> = times
+                    .iter()
+                    .copied()
+                    .filter(|t| *t > now - self.window)
+                    .collect();
+                (recent.len() >= self.limit)
+                    .then(|| (recent[recent.len() - self.limit] + self.window - now).max(1) as u64)
             })
             .max()
     }
@@ -112,7 +131,9 @@ impl LoginThrottle {
 
     /// Clears the e-mail's counter after a success.
     pub fn succeed(&self, email: &str) {
-        self.failures.lock().remove(&format!("e:{}", email.to_lowercase()));
+        self.failures
+            .lock()
+            .remove(&format!("e:{}", email.to_lowercase()));
     }
 }
 

@@ -28,7 +28,9 @@ pub struct BenchArgs {
 #[derive(Subcommand, Debug)]
 pub enum BenchKind {
     /// Push realistic reports as fast as possible (or at --rate) and measure acknowledgements
-    #[command(after_help = "Examples:\n  tally bench ingest\n  tally bench ingest --duration 60 --rate 100000\n  tally bench ingest --url http://127.0.0.1:8080 --token tis_… --servers 1")]
+    #[command(
+        after_help = "Examples:\n  tally bench ingest\n  tally bench ingest --duration 60 --rate 100000\n  tally bench ingest --url http://127.0.0.1:8080 --token tis_… --servers 1"
+    )]
     Ingest(IngestArgs),
     /// Fill 30 days × 1,000 streams, then time summaries, breakdowns and time series
     #[command(after_help = "Example:\n  tally bench query --days 30 --streams 1000")]
@@ -115,23 +117,42 @@ impl Panel {
         const EMAIL: &str = "bench@example.com";
         const PASSWORD: &str = "bench-password-1234";
         if let Some(url) = &t.url {
-            let email = t.email.clone().context("--url needs --email (or TALLY_ADMIN_EMAIL)")?;
-            let password = t.password.clone().context("--url needs --password (or TALLY_ADMIN_PASSWORD)")?;
+            let email = t
+                .email
+                .clone()
+                .context("--url needs --email (or TALLY_ADMIN_EMAIL)")?;
+            let password = t
+                .password
+                .clone()
+                .context("--url needs --password (or TALLY_ADMIN_PASSWORD)")?;
             let token = login(url, &email, &password)?;
-            return Ok(Panel { url: url.trim_end_matches('/').to_string(), token, child: None, data_dir: None });
+            return Ok(Panel {
+                url: url.trim_end_matches('/').to_string(),
+                token,
+                child: None,
+                data_dir: None,
+            });
         }
         let dir = tempfile::tempdir()?;
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .args(["--listen", "127.0.0.1:0", "--log-level", "warn,tally::ops=info"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "warn,tally::ops=info",
+            ])
             .env("TALLY_ADMIN_EMAIL", EMAIL)
             .env("TALLY_ADMIN_PASSWORD", PASSWORD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (flag, path) in [("--geoip-city", &t.geoip_city), ("--geoip-asn", &t.geoip_asn)] {
+        for (flag, path) in [
+            ("--geoip-city", &t.geoip_city),
+            ("--geoip-asn", &t.geoip_asn),
+        ] {
             if path.exists() {
                 cmd.arg(flag).arg(path);
             } else {
@@ -144,15 +165,28 @@ impl Panel {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("url=http://") {
-                    let _ = tx.send(line[i + 4..].split_whitespace().next().unwrap_or("").to_string());
+                    let _ = tx.send(
+                        line[i + 4..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_string(),
+                    );
                 } else if line.contains("ERROR") || line.contains("WARN") {
                     eprintln!("panel: {line}");
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(60)).context("the panel did not start")?;
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .context("the panel did not start")?;
         let token = login(&url, EMAIL, PASSWORD)?;
-        Ok(Panel { url, token, child: Some(child), data_dir: Some(dir) })
+        Ok(Panel {
+            url,
+            token,
+            child: Some(child),
+            data_dir: Some(dir),
+        })
     }
 
     fn pid(&self) -> Option<u32> {
@@ -160,19 +194,32 @@ impl Panel {
     }
 
     fn add_server(&self, name: &str) -> anyhow::Result<String> {
-        let v = call("POST", &format!("{}/api/v1/servers", self.url), Some(&self.token), Some(json!({"name": name})))?;
-        v["ingest_token"].as_str().map(str::to_string).context("no ingest token in the response")
+        let v = call(
+            "POST",
+            &format!("{}/api/v1/servers", self.url),
+            Some(&self.token),
+            Some(json!({"name": name})),
+        )?;
+        v["ingest_token"]
+            .as_str()
+            .map(str::to_string)
+            .context("no ingest token in the response")
     }
 
     fn disk_bytes(&self) -> Option<u64> {
-        self.data_dir.as_ref().map(|d| crate::store::dir_size(d.path()))
+        self.data_dir
+            .as_ref()
+            .map(|d| crate::store::dir_size(d.path()))
     }
 }
 
 impl Drop for Panel {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let _ = c.wait();
         }
     }
@@ -187,9 +234,17 @@ fn http() -> ureq::Agent {
         .new_agent()
 }
 
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> anyhow::Result<Value> {
+fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let agent = http();
-    let mut req = ureq::http::Request::builder().method(method).uri(url).header("Content-Type", "application/json");
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Content-Type", "application/json");
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
     }
@@ -204,12 +259,29 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> an
 }
 
 fn login(url: &str, email: &str, password: &str) -> anyhow::Result<String> {
-    let v = call("POST", &format!("{url}/api/v1/auth/login"), None, Some(json!({"email": email, "password": password})))?;
-    v["token"].as_str().map(str::to_string).context("login returned no token")
+    let v = call(
+        "POST",
+        &format!("{url}/api/v1/auth/login"),
+        None,
+        Some(json!({"email": email, "password": password})),
+    )?;
+    v["token"]
+        .as_str()
+        .map(str::to_string)
+        .context("login returned no token")
 }
 
 /// Viewer addresses inside the networks of the MaxMind test databases, so enrichment hits.
-const IP_POOL: [&str; 8] = ["81.2.69.", "89.160.20.", "216.160.83.", "175.16.199.", "2.125.160.", "67.43.156.", "202.196.224.", "149.101.100."];
+const IP_POOL: [&str; 8] = [
+    "81.2.69.",
+    "89.160.20.",
+    "216.160.83.",
+    "175.16.199.",
+    "2.125.160.",
+    "67.43.156.",
+    "202.196.224.",
+    "149.101.100.",
+];
 const USER_AGENTS: [&str; 5] = [
     "VLC/3.0.18 LibVLC/3.0.18",
     "Lavf/60.3.100",
@@ -243,7 +315,11 @@ impl SimServer {
             if s > 0 {
                 out.push(',');
             }
-            let _ = write!(out, r#"{{"app":"live","stream":"{}-s{s}","protocol":"rtmp","publishing":true,"ingress_bytes":9000000,"ingress_kbps":2400,"viewers":["#, self.name);
+            let _ = write!(
+                out,
+                r#"{{"app":"live","stream":"{}-s{s}","protocol":"rtmp","publishing":true,"ingress_bytes":9000000,"ingress_kbps":2400,"viewers":["#,
+                self.name
+            );
             for v in (s * per)..((s + 1) * per).min(viewers) {
                 // 2 % of sessions end each interval and are replaced by new ones.
                 let churn = (v as u64 + self.seq).is_multiple_of(50);
@@ -276,7 +352,13 @@ impl SimServer {
 
 fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -294,7 +376,14 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     for i in 0..a.servers {
         let name = format!("bench-{i}");
         let token = panel.add_server(&name)?;
-        servers.push(SimServer { name, token, seq: 0, time: start_time, generation: vec![0; a.viewers], seconds: vec![0; a.viewers] });
+        servers.push(SimServer {
+            name,
+            token,
+            seq: 0,
+            time: start_time,
+            generation: vec![0; a.viewers],
+            seconds: vec![0; a.viewers],
+        });
     }
     println!(
         "ingest benchmark: {} servers x {} viewers ({} concurrent sessions), {} streams/server, {} clients, {} s{}",
@@ -304,9 +393,16 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         a.streams,
         a.concurrency,
         a.duration,
-        if a.rate > 0 { format!(", target {} records/s", a.rate) } else { ", flat out".into() }
+        if a.rate > 0 {
+            format!(", target {} records/s", a.rate)
+        } else {
+            ", flat out".into()
+        }
     );
-    let servers: Vec<Arc<Mutex<SimServer>>> = servers.into_iter().map(|s| Arc::new(Mutex::new(s))).collect();
+    let servers: Vec<Arc<Mutex<SimServer>>> = servers
+        .into_iter()
+        .map(|s| Arc::new(Mutex::new(s)))
+        .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let accepted = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, u64>::new()));
@@ -328,8 +424,14 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
-        let (servers, stop, accepted, errors, latencies, next) =
-            (servers.clone(), stop.clone(), accepted.clone(), errors.clone(), latencies.clone(), next.clone());
+        let (servers, stop, accepted, errors, latencies, next) = (
+            servers.clone(),
+            stop.clone(),
+            accepted.clone(),
+            errors.clone(),
+            latencies.clone(),
+            next.clone(),
+        );
         let url = format!("{}/api/v1/ingest", panel.url);
         let (viewers, streams, rate, conc) = (a.viewers, a.streams, a.rate, a.concurrency as u64);
         workers.push(std::thread::spawn(move || {
@@ -339,7 +441,9 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             let mut sent = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize % servers.len();
-                let Ok(mut srv) = servers[i].try_lock() else { continue };
+                let Ok(mut srv) = servers[i].try_lock() else {
+                    continue;
+                };
                 let (body, n) = srv.report(viewers, streams);
                 let token = srv.token.clone();
                 if rate > 0 {
@@ -356,7 +460,10 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                     .header("Content-Type", "application/json")
                     .header("Authorization", format!("Bearer {token}"))
                     .body(body);
-                let status = match req.map_err(|e| e.to_string()).and_then(|r| agent.run(r).map_err(|e| e.to_string())) {
+                let status = match req
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| agent.run(r).map_err(|e| e.to_string()))
+                {
                     Ok(mut resp) => {
                         let _ = resp.body_mut().read_to_vec();
                         resp.status().as_u16()
@@ -372,13 +479,20 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                     // Rejected reports are retried with the same id next time round.
                     srv.seq -= 1;
                     srv.time -= 30;
-                    *errors.lock().unwrap_or_else(|e| e.into_inner()).entry(status).or_default() += 1;
+                    *errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(status)
+                        .or_default() += 1;
                     if status == 429 {
                         std::thread::sleep(Duration::from_millis(200));
                     }
                 }
             }
-            latencies.lock().unwrap_or_else(|e| e.into_inner()).extend(local);
+            latencies
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(local);
         }));
     }
     let mut last = 0u64;
@@ -387,7 +501,11 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         let now = accepted.load(Ordering::Relaxed);
         if s % 5 == 0 || s == a.duration {
             let rss = panel.pid().and_then(|p| rss_kib(p, "VmRSS:")).unwrap_or(0);
-            println!("  {s:>4} s  {:>9} records/s  RSS {:>4} MiB", (now - last) / 5.min(s).max(1), rss / 1024);
+            println!(
+                "  {s:>4} s  {:>9} records/s  RSS {:>4} MiB",
+                (now - last) / 5.min(s).max(1),
+                rss / 1024
+            );
             last = now;
         }
     }
@@ -403,10 +521,18 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let mut lat = std::mem::take(&mut *latencies.lock().unwrap_or_else(|e| e.into_inner()));
     lat.sort_by(|a, b| a.total_cmp(b));
     // Let the panel checkpoint so the disk figure includes the rollups.
-    let _ = call("GET", &format!("{}/api/v1/stats/summary", panel.url), Some(&panel.token), None);
+    let _ = call(
+        "GET",
+        &format!("{}/api/v1/stats/summary", panel.url),
+        Some(&panel.token),
+        None,
+    );
     let hwm = panel.pid().and_then(|p| rss_kib(p, "VmHWM:")).unwrap_or(0);
     println!("\nresults");
-    println!("  accepted viewer records   {total} in {elapsed:.1} s = {:.0} records/s", total as f64 / elapsed);
+    println!(
+        "  accepted viewer records   {total} in {elapsed:.1} s = {:.0} records/s",
+        total as f64 / elapsed
+    );
     println!("  reports acknowledged      {}", lat.len());
     println!(
         "  ack latency ms            p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
@@ -416,13 +542,32 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         lat.last().copied().unwrap_or(0.0)
     );
     let errs = errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    println!("  errors                    {}", if errs.is_empty() { "none".into() } else { format!("{errs:?} (status: count; 0 = connection)") });
+    println!(
+        "  errors                    {}",
+        if errs.is_empty() {
+            "none".into()
+        } else {
+            format!("{errs:?} (status: count; 0 = connection)")
+        }
+    );
     if panel.pid().is_some() {
-        println!("  panel peak RSS            {} MiB (sampled {} MiB)", hwm / 1024, peak_rss.load(Ordering::Relaxed) / 1024);
+        println!(
+            "  panel peak RSS            {} MiB (sampled {} MiB)",
+            hwm / 1024,
+            peak_rss.load(Ordering::Relaxed) / 1024
+        );
     }
     if let Some(disk) = panel.disk_bytes() {
-        let per_m = if total > 0 { disk as f64 / (total as f64 / 1e6) } else { 0.0 };
-        println!("  disk                      {:.1} MiB total, {:.2} MiB per million records", disk as f64 / 1048576.0, per_m / 1048576.0);
+        let per_m = if total > 0 {
+            disk as f64 / (total as f64 / 1e6)
+        } else {
+            0.0
+        };
+        println!(
+            "  disk                      {:.1} MiB total, {:.2} MiB per million records",
+            disk as f64 / 1048576.0,
+            per_m / 1048576.0
+        );
     }
     Ok(())
 }
@@ -433,7 +578,10 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
     let per_server = a.streams.div_ceil(n_servers);
     let end = crate::now() - crate::now() % 3600;
     let begin = end - a.days * 86_400;
-    println!("query benchmark: filling {} days x {} streams (hourly reports, 5 viewers per stream)…", a.days, a.streams);
+    println!(
+        "query benchmark: filling {} days x {} streams (hourly reports, 5 viewers per stream)…",
+        a.days, a.streams
+    );
     let fill_started = Instant::now();
     let mut tokens = Vec::new();
     for i in 0..n_servers {
@@ -492,22 +640,47 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
     }
     eprintln!();
     for h in handles {
-        h.join().map_err(|_| anyhow::anyhow!("a fill thread panicked"))??;
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a fill thread panicked"))??;
     }
     println!("  filled in {:.1} s", fill_started.elapsed().as_secs_f64());
     let range = format!("from={begin}&to={end}");
     let queries = [
-        ("summary, all streams", format!("/api/v1/stats/summary?{range}")),
-        ("summary, one stream", format!("/api/v1/stats/summary?{range}&app=live&stream=q3-s7")),
-        ("breakdown country", format!("/api/v1/stats/breakdown?dimension=country&{range}")),
-        ("breakdown asn", format!("/api/v1/stats/breakdown?dimension=asn&{range}")),
-        ("breakdown city", format!("/api/v1/stats/breakdown?dimension=city&{range}")),
-        ("breakdown duration", format!("/api/v1/stats/breakdown?dimension=duration&{range}")),
-        ("timeseries viewers 1h", format!("/api/v1/stats/timeseries?metric=viewers&step=3600&{range}")),
+        (
+            "summary, all streams",
+            format!("/api/v1/stats/summary?{range}"),
+        ),
+        (
+            "summary, one stream",
+            format!("/api/v1/stats/summary?{range}&app=live&stream=q3-s7"),
+        ),
+        (
+            "breakdown country",
+            format!("/api/v1/stats/breakdown?dimension=country&{range}"),
+        ),
+        (
+            "breakdown asn",
+            format!("/api/v1/stats/breakdown?dimension=asn&{range}"),
+        ),
+        (
+            "breakdown city",
+            format!("/api/v1/stats/breakdown?dimension=city&{range}"),
+        ),
+        (
+            "breakdown duration",
+            format!("/api/v1/stats/breakdown?dimension=duration&{range}"),
+        ),
+        (
+            "timeseries viewers 1h",
+            format!("/api/v1/stats/timeseries?metric=viewers&step=3600&{range}"),
+        ),
         ("billing 5 min", format!("/api/v1/stats/billing?{range}")),
     ];
     let agent = http();
-    println!("\n  {:<26} {:>9} {:>9} {:>9}", "query (30 days)", "p50 ms", "p95 ms", "max ms");
+    println!(
+        "\n  {:<26} {:>9} {:>9} {:>9}",
+        "query (30 days)", "p50 ms", "p95 ms", "max ms"
+    );
     for (name, path) in queries {
         let mut times = Vec::new();
         for _ in 0..a.repeat {
@@ -524,7 +697,12 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
             times.push(t0.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(|a, b| a.total_cmp(b));
-        println!("  {name:<26} {:>9.2} {:>9.2} {:>9.2}", percentile(&times, 0.5), percentile(&times, 0.95), times.last().copied().unwrap_or(0.0));
+        println!(
+            "  {name:<26} {:>9.2} {:>9.2} {:>9.2}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times.last().copied().unwrap_or(0.0)
+        );
     }
     Ok(())
 }

@@ -8,11 +8,16 @@ use crate::config::ServeArgs;
 
 /// Tally: audience analytics and monitoring for streaming media servers.
 #[derive(Parser, Debug)]
-#[command(name = "tally", version, propagate_version = true, after_help = "\
+#[command(
+    name = "tally",
+    version,
+    propagate_version = true,
+    after_help = "\
 Examples:
   tally serve                                   # panel on http://127.0.0.1:8080, data in ./tally-data
   tally serve --domain panel.example.com        # HTTPS with automatic certificates
-  tally agent --panel https://panel.example.com --token T --source nginx-rtmp=http://127.0.0.1:8080/stat")]
+  tally agent --panel https://panel.example.com --token T --source nginx-rtmp=http://127.0.0.1:8080/stat"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -25,13 +30,18 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the panel: ingest API, JSON API, web app and scheduled jobs
-    #[command(after_help = "Example:\n  TALLY_ADMIN_EMAIL=me@example.com TALLY_ADMIN_PASSWORD='long passphrase' tally serve --data-dir /var/lib/tally")]
+    #[command(
+        after_help = "Example:\n  TALLY_ADMIN_EMAIL=me@example.com TALLY_ADMIN_PASSWORD='long passphrase' tally serve --data-dir /var/lib/tally"
+    )]
     Serve(ServeArgs),
     /// Run beside a media server: collect its statistics and push them to a panel
     Agent(crate::agent::AgentArgs),
     /// Manage panel users (works whether or not the server is running)
-    #[command(subcommand, after_help = "Examples:\n  tally user list --data-dir /var/lib/tally\n  \
-echo 'long passphrase' | tally user add --email ops@example.com --role viewer --password-stdin")]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tally user list --data-dir /var/lib/tally\n  \
+echo 'long passphrase' | tally user add --email ops@example.com --role viewer --password-stdin"
+    )]
     User(UserCommand),
     /// Check configuration, data directory, GeoIP files and storage; exit code 0 when healthy
     #[command(after_help = "Example:\n  tally check --data-dir /var/lib/tally && echo healthy")]
@@ -50,7 +60,9 @@ echo 'long passphrase' | tally user add --email ops@example.com --role viewer --
     )]
     Restore(RestoreArgs),
     /// Load-test a panel with realistic reports and print throughput, latency and memory
-    #[command(after_help = "Examples:\n  tally bench ingest                      # starts its own panel in a temp dir\n  tally bench ingest --duration 60 --rate 100000\n  tally bench query")]
+    #[command(
+        after_help = "Examples:\n  tally bench ingest                      # starts its own panel in a temp dir\n  tally bench ingest --duration 60 --rate 100000\n  tally bench query"
+    )]
     Bench(crate::bench::BenchArgs),
 }
 
@@ -105,7 +117,9 @@ pub struct RestoreArgs {
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
     /// Add a user to the first account (or to --account)
-    #[command(after_help = "Example:\n  echo 'long passphrase' | tally user add --email ops@example.com --role admin --password-stdin")]
+    #[command(
+        after_help = "Example:\n  echo 'long passphrase' | tally user add --email ops@example.com --role admin --password-stdin"
+    )]
     Add {
         #[arg(long)]
         email: String,

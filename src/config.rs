@@ -39,7 +39,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_RETENTION_CRON", value_name = "EXPR")]
     pub retention_cron: Option<String>,
     /// Public domain for automatic TLS (repeatable)
-    #[arg(long = "domain", env = "TALLY_DOMAIN", value_name = "NAME", value_delimiter = ',')]
+    #[arg(
+        long = "domain",
+        env = "TALLY_DOMAIN",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
     pub domains: Vec<String>,
     /// Contact e-mail for the ACME account
     #[arg(long, env = "TALLY_ACME_EMAIL", value_name = "EMAIL")]
@@ -63,7 +68,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TALLY_TLS_KEY", value_name = "PEM")]
     pub tls_key: Option<PathBuf>,
     /// Reverse proxy whose X-Forwarded-For is trusted (CIDR, repeatable)
-    #[arg(long = "trusted-proxy", env = "TALLY_TRUSTED_PROXY", value_name = "CIDR", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "TALLY_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<IpNet>,
     /// Largest accepted ingest body after decompression, in MiB [default: 16]
     #[arg(long, env = "TALLY_MAX_BODY_MB", value_name = "MIB")]
@@ -126,7 +136,12 @@ pub enum TlsMode {
     /// Certificate and key files, reloaded when they change.
     Manual { cert: PathBuf, key: PathBuf },
     /// Certificates obtained and renewed through ACME.
-    Acme { domains: Vec<String>, email: Option<String>, directory: String, ca_root: Option<PathBuf> },
+    Acme {
+        domains: Vec<String>,
+        email: Option<String>,
+        directory: String,
+        ca_root: Option<PathBuf>,
+    },
 }
 
 /// Let's Encrypt production directory.
@@ -159,7 +174,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{0}")]
@@ -168,9 +186,14 @@ pub enum ConfigError {
 
 /// Reads and parses a TOML config file.
 pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    parse_file(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_file(&text).map_err(|message| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    })
 }
 
 /// Parses TOML config text.
@@ -190,13 +213,19 @@ impl Config {
 
     /// Merges already-parsed sources (separate from I/O for tests).
     pub fn merge(args: &ServeArgs, file: FileConfig) -> Result<Config, ConfigError> {
-        let domains: Vec<String> =
-            if args.domains.is_empty() { file.domain.clone() } else { args.domains.clone() };
+        let domains: Vec<String> = if args.domains.is_empty() {
+            file.domain.clone()
+        } else {
+            args.domains.clone()
+        };
         let tls_cert = args.tls_cert.clone().or(file.tls_cert);
         let tls_key = args.tls_key.clone().or(file.tls_key);
         let staging = args.acme_staging || file.acme_staging.unwrap_or(false);
         let tls = match (&tls_cert, &tls_key, domains.is_empty()) {
-            (Some(cert), Some(key), _) => TlsMode::Manual { cert: cert.clone(), key: key.clone() },
+            (Some(cert), Some(key), _) => TlsMode::Manual {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
             (Some(_), None, _) | (None, Some(_), _) => {
                 return Err(ConfigError::Invalid(
                     "--tls-cert and --tls-key must be given together".into(),
@@ -205,28 +234,55 @@ impl Config {
             (None, None, false) => TlsMode::Acme {
                 domains: domains.clone(),
                 email: args.acme_email.clone().or(file.acme_email),
-                directory: args.acme_directory.clone().or(file.acme_directory).unwrap_or_else(
-                    || if staging { LETS_ENCRYPT_STAGING } else { LETS_ENCRYPT }.to_string(),
-                ),
+                directory: args
+                    .acme_directory
+                    .clone()
+                    .or(file.acme_directory)
+                    .unwrap_or_else(|| {
+                        if staging {
+                            LETS_ENCRYPT_STAGING
+                        } else {
+                            LETS_ENCRYPT
+                        }
+                        .to_string()
+                    }),
                 ca_root: args.acme_ca_root.clone().or(file.acme_ca_root),
             },
             (None, None, true) => TlsMode::Off,
         };
-        let default_listen = if domains.is_empty() { "127.0.0.1:8080" } else { "[::]:80" };
-        let listen = args.listen.or(file.listen).unwrap_or_else(|| parse_addr(default_listen));
-        let tls_listen = args.tls_listen.or(file.tls_listen).unwrap_or_else(|| parse_addr("[::]:443"));
+        let default_listen = if domains.is_empty() {
+            "127.0.0.1:8080"
+        } else {
+            "[::]:80"
+        };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| parse_addr(default_listen));
+        let tls_listen = args
+            .tls_listen
+            .or(file.tls_listen)
+            .unwrap_or_else(|| parse_addr("[::]:443"));
         let trusted_proxies = if args.trusted_proxies.is_empty() {
             file.trusted_proxy
         } else {
             args.trusted_proxies.clone()
         };
         let config = Config {
-            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "tally-data".into()),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| "tally-data".into()),
             listen,
             geoip_city: args.geoip_city.clone().or(file.geoip_city),
             geoip_asn: args.geoip_asn.clone().or(file.geoip_asn),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            log_level: args.log_level.clone().or(file.log_level).unwrap_or_else(|| "info".into()),
+            log_level: args
+                .log_level
+                .clone()
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
             retention_cron: args
                 .retention_cron
                 .clone()
@@ -247,10 +303,14 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.max_body_bytes == 0 || self.max_body_bytes > 1 << 30 {
-            return Err(ConfigError::Invalid("max_body_mb must be between 1 and 1024".into()));
+            return Err(ConfigError::Invalid(
+                "max_body_mb must be between 1 and 1024".into(),
+            ));
         }
         if self.queue_viewers < 1000 {
-            return Err(ConfigError::Invalid("queue_viewers must be at least 1000".into()));
+            return Err(ConfigError::Invalid(
+                "queue_viewers must be at least 1000".into(),
+            ));
         }
         if self.retention_cron.split_whitespace().count() < 6 {
             return Err(ConfigError::Invalid(format!(
@@ -274,14 +334,20 @@ impl Config {
             return url.trim_end_matches('/').to_string();
         }
         match &self.tls {
-            TlsMode::Acme { domains, .. } if !domains.is_empty() => format!("https://{}", domains[0]),
+            TlsMode::Acme { domains, .. } if !domains.is_empty() => {
+                format!("https://{}", domains[0])
+            }
             _ => {
                 let host = if self.listen.ip().is_unspecified() {
                     "localhost".to_string()
                 } else {
                     self.listen.ip().to_string()
                 };
-                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
                 format!("http://{host}:{}", self.listen.port())
             }
         }
@@ -289,7 +355,8 @@ impl Config {
 }
 
 fn parse_addr(text: &str) -> SocketAddr {
-    text.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    text.parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
 }
 
 #[cfg(test)]
@@ -307,8 +374,12 @@ mod tests {
 
     #[test]
     fn flags_beat_file_and_file_beats_defaults() {
-        let file = parse_file("data_dir = \"/f\"\nlisten = \"127.0.0.1:9\"\nlog_format = \"json\"").unwrap();
-        let args = ServeArgs { data_dir: Some("/cli".into()), ..Default::default() };
+        let file = parse_file("data_dir = \"/f\"\nlisten = \"127.0.0.1:9\"\nlog_format = \"json\"")
+            .unwrap();
+        let args = ServeArgs {
+            data_dir: Some("/cli".into()),
+            ..Default::default()
+        };
         let c = Config::merge(&args, file).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/cli"));
         assert_eq!(c.listen.port(), 9);
@@ -325,7 +396,10 @@ mod tests {
 
     #[test]
     fn a_domain_turns_on_acme_and_port_80() {
-        let args = ServeArgs { domains: vec!["panel.example.com".into()], ..Default::default() };
+        let args = ServeArgs {
+            domains: vec!["panel.example.com".into()],
+            ..Default::default()
+        };
         let c = Config::merge(&args, FileConfig::default()).unwrap();
         assert!(matches!(c.tls, TlsMode::Acme { .. }));
         assert_eq!(c.listen.port(), 80);

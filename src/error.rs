@@ -11,7 +11,11 @@ use serde_json::json;
 pub enum ApiError {
     /// Malformed or invalid input; `field` is a JSON path or parameter name.
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, field: Option<String> },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
     /// No or bad credentials.
     #[error("{0}")]
     Unauthorized(String),
@@ -47,17 +51,28 @@ pub enum ApiError {
 impl ApiError {
     /// A 400 naming the offending field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "invalid_field", message: message.into(), field: Some(field.into()) }
+        ApiError::BadRequest {
+            code: "invalid_field",
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// A 400 without a specific field.
     pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into(), field: None }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// A 403 for a role that may not do this.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        ApiError::Forbidden { code: "forbidden", message: message.into() }
+        ApiError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
     }
 
     /// Wraps an internal failure.
@@ -116,7 +131,9 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        resp.json(json!({"error": {"code": self.code(), "message": self.to_string(), "field": field}}))
+        resp.json(
+            json!({"error": {"code": self.code(), "message": self.to_string(), "field": field}}),
+        )
     }
 }
 

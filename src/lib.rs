@@ -42,10 +42,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         None => ops::serve(cli.serve),
         Some(Command::Serve(args)) => ops::serve(args),
-        Some(Command::Agent(args)) => {
-            init_logging(config::LogFormat::Text, "info");
-            agent::run(args, None)
-        }
+        Some(Command::Agent(args)) => run_agent(args, &cli.serve),
         Some(Command::User(cmd)) => ops::user(cmd),
         Some(Command::Check(args)) => ops::check(args),
         Some(Command::Retention(cmd)) => ops::retention(cmd),
@@ -62,13 +59,35 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// `tally agent`: the `[agent]` table of `--config`/`TALLY_CONFIG` supplies defaults, and the
+/// log options are shared with `serve`.
+fn run_agent(args: agent::AgentArgs, serve: &config::ServeArgs) -> anyhow::Result<()> {
+    let file = match &serve.config {
+        Some(path) => Some(config::read_file(path)?),
+        None => None,
+    };
+    let format = serve
+        .log_format
+        .or(file.as_ref().and_then(|f| f.log_format))
+        .unwrap_or_default();
+    let level = serve
+        .log_level
+        .clone()
+        .or(file.as_ref().and_then(|f| f.log_level.clone()))
+        .unwrap_or_else(|| "info".into());
+    init_logging(format, &level);
+    agent::run(args, file.as_ref().and_then(|f| f.agent.as_ref()))
+}
+
 /// Sets up `tracing` output on stderr, as text or JSON lines.
 pub fn init_logging(format: config::LogFormat, filter: &str) {
     use tracing_subscriber::EnvFilter;
     // The scheduler library narrates every job at info; keep the log about Tally.
     let filter = format!("{filter},tokio_cron_scheduler=warn");
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
         config::LogFormat::Text => builder.with_ansi(false).try_init(),

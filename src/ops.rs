@@ -12,7 +12,6 @@ use anyhow::{Context, bail};
 
 use crate::adminsock::Request as AdminRequest;
 use crate::cli::{BackupArgs, RestoreArgs, RetentionCommand, UserCommand};
-use crate::lifecycle::{Lifecycle, backup as backups, retention as retentions};
 use crate::config::{Config, ServeArgs};
 use crate::geoip::{GeoIp, GeoIpConfig};
 use crate::http::AppState;
@@ -20,11 +19,13 @@ use crate::ingest::dict::DimDict;
 use crate::ingest::enrich::Enricher;
 use crate::ingest::useragent::UserAgents;
 use crate::ingest::writer::{self, WriterConfig};
+use crate::lifecycle::{Lifecycle, backup as backups, retention as retentions};
 use crate::store::{MetaStore, Partitions};
 
 /// Creates the data directory with owner-and-group-only permissions.
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -47,8 +48,11 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     let meta = MetaStore::open(&data.join("meta"), config.cache_bytes)
         .with_context(|| format!("cannot open storage in {}", data.display()))?;
     let geo = Arc::new(
-        GeoIp::open(&GeoIpConfig { city: config.geoip_city.clone(), asn: config.geoip_asn.clone() })
-            .context("GeoIP databases could not be loaded")?,
+        GeoIp::open(&GeoIpConfig {
+            city: config.geoip_city.clone(),
+            asn: config.geoip_asn.clone(),
+        })
+        .context("GeoIP databases could not be loaded")?,
     );
     let ua = Arc::new(UserAgents::new().map_err(|e| anyhow::anyhow!("user-agent parser: {e}"))?);
     let dict = Arc::new(DimDict::from_entries(meta.dims()?));
@@ -56,8 +60,13 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     salts.destroy_closed(crate::now())?;
     crate::lifecycle::backup::remove_stale_staging(&data);
     // Many partitions can be open at once; each gets a small slice of the cache budget.
-    let parts = Arc::new(Partitions::new(data.join("stats"), (config.cache_bytes / 8).max(1 << 20)));
-    parts.recover().context("cannot finish an interrupted compaction")?;
+    let parts = Arc::new(Partitions::new(
+        data.join("stats"),
+        (config.cache_bytes / 8).max(1 << 20),
+    ));
+    parts
+        .recover()
+        .context("cannot finish an interrupted compaction")?;
     let (writer, writer_thread) = writer::start(
         WriterConfig {
             data_dir: data.clone(),
@@ -70,10 +79,19 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     )
     .context("cannot recover the ingest journal")?;
     let secret = meta.instance_secret("session_key")?;
-    let enricher = Arc::new(Enricher::new(geo.clone(), ua, dict.clone(), salts.clone(), &secret));
+    let enricher = Arc::new(Enricher::new(
+        geo.clone(),
+        ua,
+        dict.clone(),
+        salts.clone(),
+        &secret,
+    ));
     ensure_first_admin(&meta, &config).await?;
     let listener = TcpListener::bind(config.listen).with_context(|| {
-        format!("cannot listen on {} (is another program using it? choose another with --listen)", config.listen)
+        format!(
+            "cannot listen on {} (is another program using it? choose another with --listen)",
+            config.listen
+        )
     })?;
     let local = listener.local_addr()?;
     let state = web::Data::new(AppState {
@@ -87,9 +105,16 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         throttle: Default::default(),
         started: Instant::now(),
         metrics: Default::default(),
-        lifecycle: Arc::new(Lifecycle::new(data.clone(), meta.clone(), parts.clone(), salts.clone())),
+        lifecycle: Arc::new(Lifecycle::new(
+            data.clone(),
+            meta.clone(),
+            parts.clone(),
+            salts.clone(),
+        )),
     });
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
     let server = crate::http::serve_plain(listener, state.clone(), workers)?;
     let handle = server.handle();
     let scheduler = crate::jobs::start(state.clone(), salts).await?;
@@ -141,12 +166,18 @@ async fn ensure_first_admin(meta: &MetaStore, config: &Config) -> anyhow::Result
     if meta.has_users()? {
         return Ok(());
     }
-    let email = std::env::var("TALLY_ADMIN_EMAIL").ok().filter(|s| !s.trim().is_empty());
-    let password = std::env::var("TALLY_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty());
+    let email = std::env::var("TALLY_ADMIN_EMAIL")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let password = std::env::var("TALLY_ADMIN_PASSWORD")
+        .ok()
+        .filter(|s| !s.is_empty());
     match (email, password) {
         (Some(email), Some(password)) => {
-            let email = crate::http::auth::normalize_email(&email).map_err(|m| anyhow::anyhow!("TALLY_ADMIN_EMAIL: {m}"))?;
-            crate::auth::check_password_policy(&password).map_err(|m| anyhow::anyhow!("TALLY_ADMIN_PASSWORD: {m}"))?;
+            let email = crate::http::auth::normalize_email(&email)
+                .map_err(|m| anyhow::anyhow!("TALLY_ADMIN_EMAIL: {m}"))?;
+            crate::auth::check_password_policy(&password)
+                .map_err(|m| anyhow::anyhow!("TALLY_ADMIN_PASSWORD: {m}"))?;
             let hash = actix_web::web::block(move || crate::auth::hash_password(&password))
                 .await?
                 .map_err(|e| anyhow::anyhow!(e))?;
@@ -171,7 +202,10 @@ async fn ensure_first_admin(meta: &MetaStore, config: &Config) -> anyhow::Result
 
 fn open_meta_offline(data_dir: &Path) -> anyhow::Result<MetaStore> {
     if !data_dir.join("meta").exists() {
-        bail!("{} holds no Tally data; pass --data-dir (or TALLY_DATA_DIR) of your instance", data_dir.display());
+        bail!(
+            "{} holds no Tally data; pass --data-dir (or TALLY_DATA_DIR) of your instance",
+            data_dir.display()
+        );
     }
     MetaStore::open(&data_dir.join("meta"), 8 << 20).map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -179,7 +213,9 @@ fn open_meta_offline(data_dir: &Path) -> anyhow::Result<MetaStore> {
 fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
         let pw = line.trim_end_matches(['\n', '\r']).to_string();
         crate::auth::check_password_policy(&pw).map_err(|m| anyhow::anyhow!(m))?;
         Ok((pw, false))
@@ -193,14 +229,23 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 fn user_request(data_dir: &Path, req: AdminRequest) -> anyhow::Result<String> {
     let resp = match open_meta_offline(data_dir) {
         Ok(meta) => crate::adminsock::execute(&meta, None, req),
-        Err(e) if data_dir.join("meta").exists() && crate::adminsock::socket_path(data_dir).exists() => {
+        Err(e)
+            if data_dir.join("meta").exists()
+                && crate::adminsock::socket_path(data_dir).exists() =>
+        {
             crate::adminsock::call(data_dir, &req).map_err(|se| {
-                anyhow::anyhow!("{e}; the running server's admin socket did not answer either: {se}")
+                anyhow::anyhow!(
+                    "{e}; the running server's admin socket did not answer either: {se}"
+                )
             })?
         }
         Err(e) => return Err(e),
     };
-    if resp.ok { Ok(resp.output) } else { bail!("{}", resp.error.unwrap_or_else(|| "failed".into())) }
+    if resp.ok {
+        Ok(resp.output)
+    } else {
+        bail!("{}", resp.error.unwrap_or_else(|| "failed".into()))
+    }
 }
 
 /// `tally user …`
@@ -210,18 +255,44 @@ pub fn user(cmd: UserCommand) -> anyhow::Result<()> {
             print!("{}", user_request(&data_dir, AdminRequest::List)?);
             Ok(())
         }
-        UserCommand::Add { email, role, password_stdin, operator, account, data_dir } => {
+        UserCommand::Add {
+            email,
+            role,
+            password_stdin,
+            operator,
+            account,
+            data_dir,
+        } => {
             let (password, generated) = read_password(password_stdin)?;
-            let req = AdminRequest::Add { email, role, operator, password: password.clone(), account };
+            let req = AdminRequest::Add {
+                email,
+                role,
+                operator,
+                password: password.clone(),
+                account,
+            };
             print!("{}", user_request(&data_dir, req)?);
             if generated {
                 println!("password: {password}");
             }
             Ok(())
         }
-        UserCommand::ResetPassword { email, password_stdin, data_dir } => {
+        UserCommand::ResetPassword {
+            email,
+            password_stdin,
+            data_dir,
+        } => {
             let (password, generated) = read_password(password_stdin)?;
-            print!("{}", user_request(&data_dir, AdminRequest::ResetPassword { email, password: password.clone() })?);
+            print!(
+                "{}",
+                user_request(
+                    &data_dir,
+                    AdminRequest::ResetPassword {
+                        email,
+                        password: password.clone()
+                    }
+                )?
+            );
             if generated {
                 println!("password: {password}");
             }
@@ -256,16 +327,32 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
             {
                 use std::os::unix::fs::PermissionsExt;
                 let mode = m.permissions().mode() & 0o777;
-                report(mode & 0o007 == 0, "data directory permissions", format!("{} is {mode:o} (want no access for others)", data.display()));
+                report(
+                    mode & 0o007 == 0,
+                    "data directory permissions",
+                    format!("{} is {mode:o} (want no access for others)", data.display()),
+                );
             }
         }
-        Ok(_) => report(false, "data directory", format!("{} is not a directory", data.display())),
+        Ok(_) => report(
+            false,
+            "data directory",
+            format!("{} is not a directory", data.display()),
+        ),
         Err(e) => report(false, "data directory", format!("{}: {e}", data.display())),
     }
     if data.join("meta").exists() {
         match MetaStore::open(&data.join("meta"), 8 << 20) {
             Ok(meta) => {
-                report(true, "storage", format!("schema {} opens; {} users", crate::store::migrations::CURRENT, meta.users().map(|u| u.len()).unwrap_or(0)));
+                report(
+                    true,
+                    "storage",
+                    format!(
+                        "schema {} opens; {} users",
+                        crate::store::migrations::CURRENT,
+                        meta.users().map(|u| u.len()).unwrap_or(0)
+                    ),
+                );
                 let parts = Partitions::new(data.join("stats"), 8 << 20);
                 let mut bad = Vec::new();
                 let mut n = 0;
@@ -279,37 +366,80 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
                         }
                     }
                 }
-                report(bad.is_empty(), "rollup partitions", if bad.is_empty() { format!("{n} open cleanly") } else { bad.join("; ") });
+                report(
+                    bad.is_empty(),
+                    "rollup partitions",
+                    if bad.is_empty() {
+                        format!("{n} open cleanly")
+                    } else {
+                        bad.join("; ")
+                    },
+                );
             }
-            Err(crate::store::StoreError::Locked(_)) => report(true, "storage", "in use by a running tally serve (not inspected)".into()),
+            Err(crate::store::StoreError::Locked(_)) => report(
+                true,
+                "storage",
+                "in use by a running tally serve (not inspected)".into(),
+            ),
             Err(e) => report(false, "storage", e.to_string()),
         }
     } else {
-        report(true, "storage", "not created yet (first start creates it)".into());
+        report(
+            true,
+            "storage",
+            "not created yet (first start creates it)".into(),
+        );
     }
-    match GeoIp::open(&GeoIpConfig { city: config.geoip_city.clone(), asn: config.geoip_asn.clone() }) {
+    match GeoIp::open(&GeoIpConfig {
+        city: config.geoip_city.clone(),
+        asn: config.geoip_asn.clone(),
+    }) {
         Ok(g) => {
             for src in g.about().sources {
                 let built = jiff::Timestamp::from_second(src.build_epoch as i64)
                     .map(|t| t.strftime("%Y-%m-%d").to_string())
                     .unwrap_or_else(|_| "unknown".into());
-                report(true, &format!("GeoIP {}", src.kind.as_str()), format!("{} ({}, built {built})", src.source, src.database_type));
+                report(
+                    true,
+                    &format!("GeoIP {}", src.kind.as_str()),
+                    format!("{} ({}, built {built})", src.source, src.database_type),
+                );
             }
         }
         Err(e) => report(false, "GeoIP", e.to_string()),
     }
-    let probe = if data.exists() { data.as_path() } else { Path::new(".") };
+    let probe = if data.exists() {
+        data.as_path()
+    } else {
+        Path::new(".")
+    };
     match fs2::available_space(probe) {
-        Ok(free) => report(free > 256 << 20, "free disk", format!("{} MiB available", free >> 20)),
+        Ok(free) => report(
+            free > 256 << 20,
+            "free disk",
+            format!("{} MiB available", free >> 20),
+        ),
         Err(e) => report(false, "free disk", e.to_string()),
     }
     let now = crate::now();
-    report(now > 1_735_689_600, "clock", format!("{}", jiff::Timestamp::now()));
-    report(true, "TLS", match &config.tls {
-        crate::config::TlsMode::Off => "off (plain HTTP)".into(),
-        crate::config::TlsMode::Manual { cert, .. } => format!("manual certificate {}", cert.display()),
-        crate::config::TlsMode::Acme { domains, .. } => format!("ACME for {}", domains.join(", ")),
-    });
+    report(
+        now > 1_735_689_600,
+        "clock",
+        format!("{}", jiff::Timestamp::now()),
+    );
+    report(
+        true,
+        "TLS",
+        match &config.tls {
+            crate::config::TlsMode::Off => "off (plain HTTP)".into(),
+            crate::config::TlsMode::Manual { cert, .. } => {
+                format!("manual certificate {}", cert.display())
+            }
+            crate::config::TlsMode::Acme { domains, .. } => {
+                format!("ACME for {}", domains.join(", "))
+            }
+        },
+    );
     if problems > 0 {
         bail!("{problems} problem(s) found");
     }

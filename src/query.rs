@@ -133,7 +133,10 @@ impl Metric {
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -151,7 +154,9 @@ pub fn decompose(from: i64, to: i64) -> Vec<(Resolution, i64, i64)> {
         if from >= to {
             return;
         }
-        let Some((&res, finer)) = levels.split_first() else { return };
+        let Some((&res, finer)) = levels.split_first() else {
+            return;
+        };
         let s = res.seconds();
         if finer.is_empty() {
             out.push((res, res.bucket(from), res.bucket(to - 1) + s));
@@ -168,13 +173,29 @@ pub fn decompose(from: i64, to: i64) -> Vec<(Resolution, i64, i64)> {
         }
     }
     let mut out = Vec::new();
-    go(from, to, &[Resolution::Day, Resolution::Hour, Resolution::FiveMinutes, Resolution::Minute], &mut out);
+    go(
+        from,
+        to,
+        &[
+            Resolution::Day,
+            Resolution::Hour,
+            Resolution::FiveMinutes,
+            Resolution::Minute,
+        ],
+        &mut out,
+    );
     out
 }
 
 impl Query<'_> {
     /// Series ids answering `filter` within the given partitions' catalogs.
-    fn series_for(&self, account: Id, filter: &Filter, class: Class, range: Range) -> Result<Vec<u64>, StoreError> {
+    fn series_for(
+        &self,
+        account: Id,
+        filter: &Filter,
+        class: Class,
+        range: Range,
+    ) -> Result<Vec<u64>, StoreError> {
         if let Some(info) = filter.series() {
             return Ok(vec![info.id()]);
         }
@@ -192,12 +213,20 @@ impl Query<'_> {
     }
 
     /// Scalars per bucket at one resolution (summed over the filter's series).
-    pub fn scalars(&self, account: Id, filter: &Filter, res: Resolution, range: Range) -> Result<Vec<(i64, Scalars)>, StoreError> {
+    pub fn scalars(
+        &self,
+        account: Id,
+        filter: &Filter,
+        res: Resolution,
+        range: Range,
+    ) -> Result<Vec<(i64, Scalars)>, StoreError> {
         let class = Class::Rollup(res);
         let ids = self.series_for(account, filter, class, range)?;
         let mut by_bucket: HashMap<i64, Scalars> = HashMap::new();
         for pid in self.parts.overlapping(account, class, range.from, range.to) {
-            let Some(part) = self.parts.get(&pid, false)? else { continue };
+            let Some(part) = self.parts.get(&pid, false)? else {
+                continue;
+            };
             for id in &ids {
                 for (bucket, s) in part.scalars(*id, range.from, range.to)? {
                     let e = by_bucket.entry(bucket).or_default();
@@ -224,7 +253,9 @@ impl Query<'_> {
             let r = Range { from: a, to: b };
             let ids = self.series_for(account, filter, class, r)?;
             for pid in self.parts.overlapping(account, class, a, b) {
-                let Some(part) = self.parts.get(&pid, false)? else { continue };
+                let Some(part) = self.parts.get(&pid, false)? else {
+                    continue;
+                };
                 for id in &ids {
                     part.dims_into(*id, a, b, &mut out)?;
                 }
@@ -234,14 +265,21 @@ impl Query<'_> {
     }
 
     /// Daily unique-viewer sketches over the days overlapping the range.
-    fn sketches(&self, account: Id, filter: &Filter, range: Range) -> Result<Vec<(i64, Hll)>, StoreError> {
+    fn sketches(
+        &self,
+        account: Id,
+        filter: &Filter,
+        range: Range,
+    ) -> Result<Vec<(i64, Hll)>, StoreError> {
         let from = Resolution::Day.bucket(range.from);
         let to = Resolution::Day.bucket(range.to - 1) + 86_400;
         let r = Range { from, to };
         let ids = self.series_for(account, filter, Class::Sketch, r)?;
         let mut by_day: HashMap<i64, Hll> = HashMap::new();
         for pid in self.parts.overlapping(account, Class::Sketch, from, to) {
-            let Some(part) = self.parts.get(&pid, false)? else { continue };
+            let Some(part) = self.parts.get(&pid, false)? else {
+                continue;
+            };
             for id in &ids {
                 for (day, h) in part.sketches(*id, from, to)? {
                     by_day.entry(day).or_default().merge(&h);
@@ -254,14 +292,23 @@ impl Query<'_> {
     }
 
     /// Totals over the range.
-    pub fn summary(&self, account: Id, filter: &Filter, range: Range) -> Result<Summary, StoreError> {
+    pub fn summary(
+        &self,
+        account: Id,
+        filter: &Filter,
+        range: Range,
+    ) -> Result<Summary, StoreError> {
         let mut total = Scalars::default();
         for (res, a, b) in decompose(range.from, range.to) {
             for (_, s) in self.scalars(account, filter, res, Range { from: a, to: b })? {
                 total.merge(&s);
             }
         }
-        let unique: u64 = self.sketches(account, filter, range)?.iter().map(|(_, h)| h.count()).sum();
+        let unique: u64 = self
+            .sketches(account, filter, range)?
+            .iter()
+            .map(|(_, h)| h.count())
+            .sum();
         let (peak_bw, p95) = self.bandwidth_stats(account, filter, range)?;
         Ok(Summary {
             views: total.views,
@@ -276,7 +323,12 @@ impl Query<'_> {
     }
 
     /// Peak and 95th-percentile outgoing bandwidth from the five-minute series (zero-filled).
-    pub fn bandwidth_stats(&self, account: Id, filter: &Filter, range: Range) -> Result<(f64, f64), StoreError> {
+    pub fn bandwidth_stats(
+        &self,
+        account: Id,
+        filter: &Filter,
+        range: Range,
+    ) -> Result<(f64, f64), StoreError> {
         let points = self.billing_points(account, filter, range)?;
         let mut values: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
         if values.is_empty() {
@@ -291,7 +343,12 @@ impl Query<'_> {
     }
 
     /// Five-minute bandwidth points (bits per second), zero-filled over the range.
-    pub fn billing_points(&self, account: Id, filter: &Filter, range: Range) -> Result<Vec<(i64, f64)>, StoreError> {
+    pub fn billing_points(
+        &self,
+        account: Id,
+        filter: &Filter,
+        range: Range,
+    ) -> Result<Vec<(i64, f64)>, StoreError> {
         let res = Resolution::FiveMinutes;
         let from = res.bucket(range.from);
         let to = res.bucket(range.to - 1) + res.seconds();
@@ -302,14 +359,29 @@ impl Query<'_> {
             .collect();
         Ok((from..to)
             .step_by(res.seconds() as usize)
-            .map(|b| (b, data.get(&b).copied().unwrap_or(0) as f64 * 8.0 / res.seconds() as f64))
+            .map(|b| {
+                (
+                    b,
+                    data.get(&b).copied().unwrap_or(0) as f64 * 8.0 / res.seconds() as f64,
+                )
+            })
             .collect())
     }
 
     /// A metric at `step` seconds, points labelled by bucket start, aligned to the epoch.
-    pub fn timeseries(&self, account: Id, filter: &Filter, metric: Metric, step: i64, range: Range) -> Result<Vec<(i64, f64)>, QueryError> {
+    pub fn timeseries(
+        &self,
+        account: Id,
+        filter: &Filter,
+        metric: Metric,
+        step: i64,
+        range: Range,
+    ) -> Result<Vec<(i64, f64)>, QueryError> {
         if step < 60 || step % 60 != 0 {
-            return Err(QueryError::Invalid { field: "step", message: "step must be a multiple of 60 seconds".into() });
+            return Err(QueryError::Invalid {
+                field: "step",
+                message: "step must be a multiple of 60 seconds".into(),
+            });
         }
         let first = range.from.div_euclid(step) * step;
         let n = (range.to - first + step - 1) / step;
@@ -324,7 +396,9 @@ impl Query<'_> {
             if step % 86_400 != 0 {
                 return Err(QueryError::Invalid {
                     field: "step",
-                    message: "unique_viewers are kept per day: use a step that is a multiple of 86400".into(),
+                    message:
+                        "unique_viewers are kept per day: use a step that is a multiple of 86400"
+                            .into(),
                 });
             }
             let mut points: Vec<(i64, f64)> = (0..n).map(|i| (first + i * step, 0.0)).collect();
@@ -336,7 +410,11 @@ impl Query<'_> {
             }
             return Ok(points);
         }
-        let res = Resolution::ALL.into_iter().rev().find(|r| step % r.seconds() == 0).unwrap_or(Resolution::Minute);
+        let res = Resolution::ALL
+            .into_iter()
+            .rev()
+            .find(|r| step % r.seconds() == 0)
+            .unwrap_or(Resolution::Minute);
         let mut acc: Vec<Scalars> = vec![Scalars::default(); n as usize];
         for (bucket, s) in self.scalars(account, filter, res, Range { from: first, to })? {
             let i = (bucket - first).div_euclid(step) as usize;
@@ -369,10 +447,20 @@ impl Query<'_> {
     }
 
     /// Top values of a dimension, most views first.
-    pub fn breakdown(&self, account: Id, filter: &Filter, dim: Dimension, range: Range, limit: usize, server_names: &HashMap<Id, String>) -> Result<Vec<Row>, StoreError> {
+    pub fn breakdown(
+        &self,
+        account: Id,
+        filter: &Filter,
+        dim: Dimension,
+        range: Range,
+        limit: usize,
+        server_names: &HashMap<Id, String>,
+    ) -> Result<Vec<Row>, StoreError> {
         let secs = (range.to - range.from).max(1) as f64;
         let mut rows: Vec<Row> = match dim {
-            Dimension::Server | Dimension::App | Dimension::Stream => self.scope_rows(account, filter, dim, range, server_names)?,
+            Dimension::Server | Dimension::App | Dimension::Stream => {
+                self.scope_rows(account, filter, dim, range, server_names)?
+            }
             _ => {
                 let dims = self.dims(account, filter, range)?;
                 let mut merged: HashMap<(String, String), DimStat> = HashMap::new();
@@ -397,7 +485,12 @@ impl Query<'_> {
         if dim == Dimension::Duration {
             rows.sort_by_key(|r| DURATION_LABELS.iter().position(|l| *l == r.key));
         } else {
-            rows.sort_by(|a, b| b.views.cmp(&a.views).then(b.bytes_out.cmp(&a.bytes_out)).then(a.key.cmp(&b.key)));
+            rows.sort_by(|a, b| {
+                b.views
+                    .cmp(&a.views)
+                    .then(b.bytes_out.cmp(&a.bytes_out))
+                    .then(a.key.cmp(&b.key))
+            });
         }
         rows.truncate(limit);
         Ok(rows)
@@ -408,33 +501,55 @@ impl Query<'_> {
         match (dim, key) {
             (Dimension::Country, DimKey::Country(c)) => {
                 let code = String::from_utf8_lossy(&c).into_owned();
-                let label = country_name(&code).map(str::to_string).unwrap_or_else(|| code.clone());
+                let label = country_name(&code)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| code.clone());
                 Some((code, label))
             }
             (Dimension::Region, DimKey::Region(id)) => {
                 let t = text(id);
                 let mut parts = t.splitn(2, SEP);
                 let code = parts.next().unwrap_or_default().to_string();
-                let name = parts.next().filter(|n| !n.is_empty()).unwrap_or(&code).to_string();
+                let name = parts
+                    .next()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&code)
+                    .to_string();
                 Some((code, name))
             }
             (Dimension::City, DimKey::City(id)) => {
                 let t = text(id);
                 let mut parts = t.splitn(3, SEP);
                 let key = parts.next().unwrap_or_default().to_string();
-                let name = parts.next().filter(|n| !n.is_empty()).unwrap_or(&key).to_string();
+                let name = parts
+                    .next()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&key)
+                    .to_string();
                 Some((key, name))
             }
             (Dimension::Asn, DimKey::Asn(n, org)) => {
-                let label = if org == 0 { format!("AS{n}") } else { text(org) };
+                let label = if org == 0 {
+                    format!("AS{n}")
+                } else {
+                    text(org)
+                };
                 Some((n.to_string(), label))
             }
             (Dimension::Protocol, DimKey::Protocol(id)) => {
-                let t = if id == 0 { "unknown".to_string() } else { text(id) };
+                let t = if id == 0 {
+                    "unknown".to_string()
+                } else {
+                    text(id)
+                };
                 Some((t.clone(), t))
             }
             (Dimension::Player, DimKey::Player(id)) => {
-                let t = if id == 0 { "Unknown".to_string() } else { text(id) };
+                let t = if id == 0 {
+                    "Unknown".to_string()
+                } else {
+                    text(id)
+                };
                 Some((t.clone(), t))
             }
             (Dimension::Device, DimKey::Device(d)) => {
@@ -449,12 +564,37 @@ impl Query<'_> {
         }
     }
 
-    fn scope_rows(&self, account: Id, filter: &Filter, dim: Dimension, range: Range, server_names: &HashMap<Id, String>) -> Result<Vec<Row>, StoreError> {
+    fn scope_rows(
+        &self,
+        account: Id,
+        filter: &Filter,
+        dim: Dimension,
+        range: Range,
+        server_names: &HashMap<Id, String>,
+    ) -> Result<Vec<Row>, StoreError> {
         // Which series kind lists the values of this dimension under the filter.
         let kind = match dim {
-            Dimension::Server => if filter.app.is_some() { SeriesKind::ServerApp } else { SeriesKind::Server },
-            Dimension::App => if filter.server.is_some() { SeriesKind::ServerApp } else { SeriesKind::App },
-            _ => if filter.server.is_some() { SeriesKind::ServerStream } else { SeriesKind::AppStream },
+            Dimension::Server => {
+                if filter.app.is_some() {
+                    SeriesKind::ServerApp
+                } else {
+                    SeriesKind::Server
+                }
+            }
+            Dimension::App => {
+                if filter.server.is_some() {
+                    SeriesKind::ServerApp
+                } else {
+                    SeriesKind::App
+                }
+            }
+            _ => {
+                if filter.server.is_some() {
+                    SeriesKind::ServerStream
+                } else {
+                    SeriesKind::AppStream
+                }
+            }
         };
         let mut infos: HashMap<u64, SeriesInfo> = HashMap::new();
         for (res, a, b) in decompose(range.from, range.to) {
@@ -464,7 +604,9 @@ impl Query<'_> {
                         let matches = info.kind == kind
                             && (filter.server.is_none() || info.server == filter.server)
                             && (filter.app.is_none() || info.app == filter.app)
-                            && (filter.stream.is_none() || info.stream == filter.stream || dim != Dimension::Stream);
+                            && (filter.stream.is_none()
+                                || info.stream == filter.stream
+                                || dim != Dimension::Stream);
                         if matches && (dim != Dimension::Server || filter.stream.is_none()) {
                             infos.insert(id, info);
                         }
@@ -475,7 +617,11 @@ impl Query<'_> {
         let secs = (range.to - range.from).max(1) as f64;
         let mut rows: HashMap<String, Row> = HashMap::new();
         for info in infos.into_values() {
-            let f = Filter { server: info.server, app: info.app.clone(), stream: info.stream.clone() };
+            let f = Filter {
+                server: info.server,
+                app: info.app.clone(),
+                stream: info.stream.clone(),
+            };
             let mut total = Scalars::default();
             for (res, a, b) in decompose(range.from, range.to) {
                 for (_, s) in self.scalars(account, &f, res, Range { from: a, to: b })? {
@@ -485,7 +631,10 @@ impl Query<'_> {
             let (key, label) = match dim {
                 Dimension::Server => {
                     let id = info.server.map(|s| s.to_string()).unwrap_or_default();
-                    let name = info.server.and_then(|s| server_names.get(&s).cloned()).unwrap_or_else(|| id.clone());
+                    let name = info
+                        .server
+                        .and_then(|s| server_names.get(&s).cloned())
+                        .unwrap_or_else(|| id.clone());
                     (id, name)
                 }
                 Dimension::App => {
@@ -493,11 +642,22 @@ impl Query<'_> {
                     (app.clone(), app)
                 }
                 _ => {
-                    let k = format!("{}/{}", info.app.as_deref().unwrap_or(""), info.stream.as_deref().unwrap_or(""));
+                    let k = format!(
+                        "{}/{}",
+                        info.app.as_deref().unwrap_or(""),
+                        info.stream.as_deref().unwrap_or("")
+                    );
                     (k.clone(), k)
                 }
             };
-            let row = rows.entry(key.clone()).or_insert(Row { key, label, views: 0, viewers: 0.0, bytes_out: 0, view_time_s: 0 });
+            let row = rows.entry(key.clone()).or_insert(Row {
+                key,
+                label,
+                views: 0,
+                viewers: 0.0,
+                bytes_out: 0,
+                view_time_s: 0,
+            });
             row.views += total.views;
             row.viewers = round3(row.viewers + total.viewer_seconds as f64 / secs);
             row.bytes_out += total.bytes_out;
@@ -509,7 +669,12 @@ impl Query<'_> {
     /// Streams seen in the range (from the hour catalogs), for stream lists.
     pub fn streams_seen(&self, account: Id, range: Range) -> Result<Vec<SeriesInfo>, StoreError> {
         let mut out: Vec<SeriesInfo> = Vec::new();
-        for pid in self.parts.overlapping(account, Class::Rollup(Resolution::Hour), range.from, range.to) {
+        for pid in self.parts.overlapping(
+            account,
+            Class::Rollup(Resolution::Hour),
+            range.from,
+            range.to,
+        ) {
             if let Some(part) = self.parts.get(&pid, false)? {
                 for (_, info) in part.series()? {
                     if info.kind == SeriesKind::ServerStream && !out.contains(&info) {
@@ -523,11 +688,18 @@ impl Query<'_> {
 }
 
 fn device_name(d: u8) -> &'static str {
-    [Device::Desktop, Device::Mobile, Device::Tablet, Device::Tv, Device::Bot, Device::Other]
-        .into_iter()
-        .find(|x| *x as u8 == d)
-        .unwrap_or(Device::Other)
-        .as_str()
+    [
+        Device::Desktop,
+        Device::Mobile,
+        Device::Tablet,
+        Device::Tv,
+        Device::Bot,
+        Device::Other,
+    ]
+    .into_iter()
+    .find(|x| *x as u8 == d)
+    .unwrap_or(Device::Other)
+    .as_str()
 }
 
 fn round3(v: f64) -> f64 {
@@ -547,7 +719,9 @@ pub fn live_totals(live: &Live, account: Id, filter: &Filter, now: i64) -> (u64,
         }
         let interval = srv.interval_s.max(1) as f64;
         for ((app, stream), s) in &srv.streams {
-            if filter.app.as_ref().is_some_and(|a| a != app) || filter.stream.as_ref().is_some_and(|x| x != stream) {
+            if filter.app.as_ref().is_some_and(|a| a != app)
+                || filter.stream.as_ref().is_some_and(|x| x != stream)
+            {
                 continue;
             }
             viewers += s.viewers as u64;
@@ -583,7 +757,10 @@ mod tests {
 
     #[test]
     fn decompose_aligned_day_is_one_piece() {
-        assert_eq!(decompose(86_400, 2 * 86_400), vec![(Resolution::Day, 86_400, 2 * 86_400)]);
+        assert_eq!(
+            decompose(86_400, 2 * 86_400),
+            vec![(Resolution::Day, 86_400, 2 * 86_400)]
+        );
         assert_eq!(decompose(5, 5), vec![]);
     }
 }

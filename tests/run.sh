@@ -31,6 +31,9 @@ echo "== rust tests"
 { cargo test --no-fail-fast 2>&1; echo $? > target/rust-tests.rc; } | tee target/rust-tests.log
 [ "$(cat target/rust-tests.rc)" = 0 ] || { echo "rust tests failed"; exit 1; }
 
+echo "== agent against real nginx-rtmp, Icecast2 and the panel"
+tests/agent_e2e.sh
+
 if [ -x tests/browser/check-assets.sh ]; then
     echo "== web build drift"
     tests/browser/check-assets.sh

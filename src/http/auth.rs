@@ -18,7 +18,9 @@ use subtle::ConstantTimeEq;
 
 use super::State;
 use crate::activity::{Action, Event};
-use crate::auth::{check_password_policy, dummy_hash, hash_password, new_token, token_hash, verify_password};
+use crate::auth::{
+    check_password_policy, dummy_hash, hash_password, new_token, token_hash, verify_password,
+};
 use crate::error::ApiError;
 use crate::model::account::{Account, Id, LoginSession, Role, Scope, Slice, User};
 use crate::store::meta::INSTANCE;
@@ -49,13 +51,18 @@ impl Principal {
     /// Requires a role that may change things, write scope, and no slice limit.
     pub fn require_write(&self) -> Result<(), ApiError> {
         if !self.user.role.can_write() && !self.user.operator {
-            return Err(ApiError::forbidden(format!("the {} role cannot change anything", self.user.role.as_str())));
+            return Err(ApiError::forbidden(format!(
+                "the {} role cannot change anything",
+                self.user.role.as_str()
+            )));
         }
         if self.scope < Scope::Write {
             return Err(ApiError::forbidden("this token is read-only"));
         }
         if !self.slices.is_empty() {
-            return Err(ApiError::forbidden("a user limited to slices cannot change the account"));
+            return Err(ApiError::forbidden(
+                "a user limited to slices cannot change the account",
+            ));
         }
         Ok(())
     }
@@ -76,7 +83,9 @@ impl Principal {
     pub fn require_owner(&self) -> Result<(), ApiError> {
         self.require_write()?;
         if self.user.role != Role::Owner && !self.user.operator {
-            return Err(ApiError::forbidden("only the account's owner may manage users"));
+            return Err(ApiError::forbidden(
+                "only the account's owner may manage users",
+            ));
         }
         self.require_admin_scope()
     }
@@ -84,7 +93,9 @@ impl Principal {
     /// Requires the instance operator.
     pub fn require_operator(&self) -> Result<(), ApiError> {
         if !self.user.operator {
-            return Err(ApiError::forbidden("only the instance operator may do this"));
+            return Err(ApiError::forbidden(
+                "only the instance operator may do this",
+            ));
         }
         if self.scope < Scope::Admin {
             return Err(ApiError::forbidden("this needs an admin-scoped token"));
@@ -95,7 +106,9 @@ impl Principal {
     /// Requires a role that may see audience statistics (not billing-only).
     pub fn require_audience(&self) -> Result<(), ApiError> {
         if self.user.role == Role::Billing && !self.user.operator {
-            return Err(ApiError::forbidden("the billing role sees traffic reports only"));
+            return Err(ApiError::forbidden(
+                "the billing role sees traffic reports only",
+            ));
         }
         Ok(())
     }
@@ -106,7 +119,13 @@ impl Principal {
             &state.meta,
             &state.geo,
             crate::now(),
-            Event { account: self.account.id, actor: &self.user.email, action, target: target.into(), ip: self.ip },
+            Event {
+                account: self.account.id,
+                actor: &self.user.email,
+                action,
+                target: target.into(),
+                ip: self.ip,
+            },
         );
     }
 }
@@ -114,9 +133,20 @@ impl Principal {
 /// Client address, honouring `X-Forwarded-For` only from trusted proxies.
 pub fn client_ip(req: &HttpRequest, state: &State) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip())?;
-    if state.config.trusted_proxies.iter().any(|net| net.contains(&peer))
-        && let Some(xff) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(ip) = xff.split(',').map(str::trim).rev().find_map(|s| s.parse::<IpAddr>().ok())
+    if state
+        .config
+        .trusted_proxies
+        .iter()
+        .any(|net| net.contains(&peer))
+        && let Some(xff) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(ip) = xff
+            .split(',')
+            .map(str::trim)
+            .rev()
+            .find_map(|s| s.parse::<IpAddr>().ok())
     {
         return Some(ip);
     }
@@ -127,13 +157,20 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
 }
 
 fn same_origin(req: &HttpRequest) -> bool {
     let host = req.connection_info().host().to_string();
-    match req.headers().get(actix_web::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    match req
+        .headers()
+        .get(actix_web::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(origin) => origin.split("://").nth(1).is_some_and(|o| o == host),
         None => req
             .headers()
@@ -146,17 +183,21 @@ fn same_origin(req: &HttpRequest) -> bool {
 fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError> {
     let now = crate::now();
     let ip = client_ip(req, state);
-    let unauthorized = || ApiError::Unauthorized("log in or send Authorization: Bearer <token>".into());
+    let unauthorized =
+        || ApiError::Unauthorized("log in or send Authorization: Bearer <token>".into());
     let (user, scope, via_cookie, session) = if let Some(token) = bearer(req) {
         let hash = token_hash(token);
         if let Some(t) = state.meta.api_token(&hash)? {
             if t.expires_at.is_some_and(|e| e < now) {
                 return Err(ApiError::Unauthorized("this token has expired".into()));
             }
-            if !t.allowed_ips.is_empty() && !ip.is_some_and(|ip| t.allowed_ips.iter().any(|n| n.contains(&ip))) {
+            if !t.allowed_ips.is_empty()
+                && !ip.is_some_and(|ip| t.allowed_ips.iter().any(|n| n.contains(&ip)))
+            {
                 return Err(ApiError::Forbidden {
                     code: "ip_not_allowed",
-                    message: "this token may not be used from this address (see its allowed_ips)".into(),
+                    message: "this token may not be used from this address (see its allowed_ips)"
+                        .into(),
                 });
             }
             let user = state.meta.user(t.user_id)?.ok_or_else(unauthorized)?;
@@ -166,7 +207,12 @@ fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError>
             if s.expires_at < now {
                 return Err(unauthorized());
             }
-            (state.meta.user(s.user_id)?.ok_or_else(unauthorized)?, Scope::Admin, false, Some(hash))
+            (
+                state.meta.user(s.user_id)?.ok_or_else(unauthorized)?,
+                Scope::Admin,
+                false,
+                Some(hash),
+            )
         } else {
             return Err(unauthorized());
         }
@@ -176,25 +222,40 @@ fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError>
         if s.expires_at < now {
             return Err(unauthorized());
         }
-        (state.meta.user(s.user_id)?.ok_or_else(unauthorized)?, Scope::Admin, true, Some(hash))
+        (
+            state.meta.user(s.user_id)?.ok_or_else(unauthorized)?,
+            Scope::Admin,
+            true,
+            Some(hash),
+        )
     } else {
         return Err(unauthorized());
     };
-    if via_cookie && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !same_origin(req) {
+    if via_cookie
+        && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && !same_origin(req)
+    {
         return Err(ApiError::Forbidden {
             code: "cross_origin",
             message: "cookie-authenticated writes must come from the panel itself".into(),
         });
     }
     let mut account_id = user.account_id;
-    if let Some(q) = req.query_string().split('&').find_map(|kv| kv.strip_prefix("account=")) {
+    if let Some(q) = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("account="))
+    {
         let id = Id::parse(q).ok_or(ApiError::NotFound("account"))?;
         if id != user.account_id && !user.operator {
             return Err(ApiError::NotFound("account"));
         }
         account_id = id;
     }
-    let account = state.meta.account(account_id)?.ok_or(ApiError::NotFound("account"))?;
+    let account = state
+        .meta
+        .account(account_id)?
+        .ok_or(ApiError::NotFound("account"))?;
     // A slice that was deleted no longer limits anyone; a user whose every slice is gone
     // would otherwise see the whole account, so such a user sees nothing instead.
     let mut slices = Vec::new();
@@ -215,7 +276,15 @@ fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError>
             created_at: 0,
         });
     }
-    Ok(Principal { user, account, scope, via_cookie, slices, session, ip })
+    Ok(Principal {
+        user,
+        account,
+        scope,
+        via_cookie,
+        slices,
+        session,
+        ip,
+    })
 }
 
 impl FromRequest for Principal {
@@ -225,7 +294,10 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req.app_data::<State>().cloned().ok_or_else(|| ApiError::internal(anyhow::anyhow!("state missing")))?;
+            let state = req
+                .app_data::<State>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("state missing")))?;
             authenticate(&req, &state)
         })
     }
@@ -302,7 +374,11 @@ pub fn start_session(
         },
     )?;
     Ok(HttpResponse::build(status)
-        .cookie(session_cookie(token.clone(), req, CookieDuration::seconds(SESSION_TTL_S)))
+        .cookie(session_cookie(
+            token.clone(),
+            req,
+            CookieDuration::seconds(SESSION_TTL_S),
+        ))
         .json(json!({"token": token, "user": user_json(user, account)})))
 }
 
@@ -316,34 +392,60 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let field = if path == "." || path.is_empty() { None } else { Some(path) };
-        ApiError::BadRequest { code: "invalid_json", message: inner.to_string(), field }
+        let field = if path == "." || path.is_empty() {
+            None
+        } else {
+            Some(path)
+        };
+        ApiError::BadRequest {
+            code: "invalid_json",
+            message: inner.to_string(),
+            field,
+        }
     })
 }
 
 /// `POST /api/v1/auth/login`
-pub async fn login(req: HttpRequest, state: State, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    req: HttpRequest,
+    state: State,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let b: LoginBody = parse_json(&body)?;
     let email = b.email.trim().to_lowercase();
     let ip = client_ip(&req, &state);
     let now = crate::now();
     if let Some(wait) = state.throttle.blocked_for(&email, ip, now) {
         return Err(ApiError::TooManyRequests {
-            message: format!("too many failed logins; try again in {} minutes", wait.div_ceil(60)),
+            message: format!(
+                "too many failed logins; try again in {} minutes",
+                wait.div_ceil(60)
+            ),
             retry_after_s: wait,
         });
     }
     let user = state.meta.user_by_email(&email)?;
     let password = b.password;
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_string());
-    let ok = web::block(move || verify_password(&password, &hash)).await.map_err(ApiError::internal)?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let ok = web::block(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
     let failed = |account: Id, why: &str| {
         state.throttle.fail(&email, ip, now);
         crate::activity::record(
             &state.meta,
             &state.geo,
             now,
-            Event { account, actor: &email, action: Action::LoginFailed, target: why.to_string(), ip },
+            Event {
+                account,
+                actor: &email,
+                action: Action::LoginFailed,
+                target: why.to_string(),
+                ip,
+            },
         );
         tracing::info!(event = "login_failed", "login failed");
     };
@@ -388,13 +490,28 @@ pub async fn login(req: HttpRequest, state: State, body: web::Bytes) -> Result<H
         }
     }
     state.throttle.succeed(&email);
-    let account = state.meta.account(user.account_id)?.ok_or(ApiError::NotFound("account"))?;
-    let resp = start_session(&req, &state, &user, &account, actix_web::http::StatusCode::OK)?;
+    let account = state
+        .meta
+        .account(user.account_id)?
+        .ok_or(ApiError::NotFound("account"))?;
+    let resp = start_session(
+        &req,
+        &state,
+        &user,
+        &account,
+        actix_web::http::StatusCode::OK,
+    )?;
     crate::activity::record(
         &state.meta,
         &state.geo,
         now,
-        Event { account: user.account_id, actor: &user.email, action: Action::Login, target: String::new(), ip },
+        Event {
+            account: user.account_id,
+            actor: &user.email,
+            action: Action::Login,
+            target: String::new(),
+            ip,
+        },
     );
     tracing::info!(event = "login", user = %user.id, "login succeeded");
     Ok(resp)
@@ -457,15 +574,27 @@ pub struct SetupBody {
 pub async fn setup(state: State, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let b: SetupBody = parse_json(&body)?;
     let stored = state.meta.setting("setup_token_hash")?;
-    let valid = stored.as_deref().is_some_and(|h| bool::from(h.ct_eq(&token_hash(&b.token)[..])));
+    let valid = stored
+        .as_deref()
+        .is_some_and(|h| bool::from(h.ct_eq(&token_hash(&b.token)[..])));
     if !valid || state.meta.has_users()? {
-        return Err(ApiError::Unauthorized("this setup link is invalid or was already used".into()));
+        return Err(ApiError::Unauthorized(
+            "this setup link is invalid or was already used".into(),
+        ));
     }
     check_password_policy(&b.password).map_err(|m| ApiError::field("password", m))?;
     let email = normalize_email(&b.email).map_err(|m| ApiError::field("email", m))?;
     let password = b.password;
-    let hash = web::block(move || hash_password(&password)).await.map_err(ApiError::internal)?.map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-    let (user, account) = crate::create_first_admin(&state.meta, &email, hash, b.account_name.as_deref().unwrap_or("Default"))?;
+    let hash = web::block(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let (user, account) = crate::create_first_admin(
+        &state.meta,
+        &email,
+        hash,
+        b.account_name.as_deref().unwrap_or("Default"),
+    )?;
     state.meta.remove_setting("setup_token_hash")?;
     state.meta.flush()?;
     Ok(HttpResponse::Created().json(user_json(&user, &account)))
@@ -475,7 +604,13 @@ pub async fn setup(state: State, body: web::Bytes) -> Result<HttpResponse, ApiEr
 pub fn normalize_email(text: &str) -> Result<String, String> {
     let e = text.trim().to_lowercase();
     let valid = e.len() <= 254
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && e.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid { Ok(e) } else { Err(format!("`{}` is not an e-mail address", text.trim())) }
+    if valid {
+        Ok(e)
+    } else {
+        Err(format!("`{}` is not an e-mail address", text.trim()))
+    }
 }

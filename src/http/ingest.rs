@@ -22,7 +22,12 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
     let mut body = Vec::new();
     let read = async {
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad("invalid_body", format!("could not read the request body: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                ApiError::bad(
+                    "invalid_body",
+                    format!("could not read the request body: {e}"),
+                )
+            })?;
             if body.len() + chunk.len() > limit {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
@@ -32,7 +37,10 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
     };
     match tokio::time::timeout(BODY_TIMEOUT, read).await {
         Ok(res) => res.map(|_| body),
-        Err(_) => Err(ApiError::bad("body_timeout", "the request body did not arrive within 30 seconds")),
+        Err(_) => Err(ApiError::bad(
+            "body_timeout",
+            "the request body did not arrive within 30 seconds",
+        )),
     }
 }
 
@@ -42,9 +50,12 @@ pub fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     use std::io::Read;
     let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit));
     let mut decoder = flate2::read::MultiGzDecoder::new(raw).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::bad("invalid_gzip", format!("the gzip body could not be decompressed: {e}")))?;
+    decoder.read_to_end(&mut out).map_err(|e| {
+        ApiError::bad(
+            "invalid_gzip",
+            format!("the gzip body could not be decompressed: {e}"),
+        )
+    })?;
     if out.len() > limit {
         return Err(ApiError::PayloadTooLarge { limit });
     }
@@ -52,26 +63,51 @@ pub fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
 }
 
 /// `POST /api/v1/ingest`
-pub async fn ingest(req: HttpRequest, payload: web::Payload, state: State) -> Result<HttpResponse, ApiError> {
+pub async fn ingest(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("send the server's ingest token as Authorization: Bearer <token>".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "send the server's ingest token as Authorization: Bearer <token>".into(),
+            )
+        })?;
     let server = state
         .meta
         .server_by_token(&token_hash(token.trim()))?
-        .ok_or_else(|| ApiError::Unauthorized("unknown ingest token; copy it from the server's page or create the server again".into()))?;
-    let account = state.meta.account(server.account_id)?.ok_or(ApiError::NotFound("account"))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "unknown ingest token; copy it from the server's page or create the server again"
+                    .into(),
+            )
+        })?;
+    let account = state
+        .meta
+        .account(server.account_id)?
+        .ok_or(ApiError::NotFound("account"))?;
     if account.processing_restricted {
         return Err(ApiError::Forbidden {
             code: "processing_restricted",
             message: "processing is restricted for this account; reports are refused until an operator lifts it".into(),
         });
     }
-    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ctype = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/json" {
         return Err(ApiError::UnsupportedMediaType(format!(
             "send Content-Type: application/json (got `{}`)",
@@ -80,7 +116,11 @@ pub async fn ingest(req: HttpRequest, payload: web::Payload, state: State) -> Re
     }
     let limit = state.config.max_body_bytes;
     let raw = read_body(payload, limit).await?;
-    let encoding = req.headers().get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity");
     let body = match encoding.trim().to_ascii_lowercase().as_str() {
         "identity" | "" => raw,
         "gzip" | "x-gzip" => gunzip(&raw, limit)?,
@@ -96,11 +136,18 @@ pub async fn ingest(req: HttpRequest, payload: web::Payload, state: State) -> Re
     // Parsing and enrichment are CPU work: run them off the I/O threads.
     let enriched = web::block(move || -> Result<_, ApiError> {
         let report: Report = super::auth::parse_json(&body)?;
-        report.validate().map_err(|e| ApiError::field(e.field, e.message))?;
+        report
+            .validate()
+            .map_err(|e| ApiError::field(e.field, e.message))?;
         if report.time.0 > now + 600 {
-            return Err(ApiError::field("time", "is more than 10 minutes in the future; check the sender's clock"));
+            return Err(ApiError::field(
+                "time",
+                "is more than 10 minutes in the future; check the sender's clock",
+            ));
         }
-        enricher.enrich(account_id, server_id, report, now).map_err(ApiError::from)
+        enricher
+            .enrich(account_id, server_id, report, now)
+            .map_err(ApiError::from)
     })
     .await
     .map_err(ApiError::internal)??;
@@ -113,7 +160,9 @@ pub async fn ingest(req: HttpRequest, payload: web::Payload, state: State) -> Re
             message: "the panel is saturated; retry this report shortly".into(),
             retry_after_s: 1,
         }),
-        Err(WriteError::Stopped) => Err(ApiError::Unavailable("the panel is shutting down; retry shortly".into())),
+        Err(WriteError::Stopped) => Err(ApiError::Unavailable(
+            "the panel is shutting down; retry shortly".into(),
+        )),
         Err(WriteError::Store(e)) => Err(e.into()),
     }
 }

@@ -49,7 +49,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(api::system::healthz))
         .route("/metrics", web::get().to(api::system::metrics))
         .route("/branding.css", web::get().to(api::system::branding_css))
-        .route("/branding/{owner}/{kind}", web::get().to(api::branding::serve_asset))
+        .route(
+            "/branding/{owner}/{kind}",
+            web::get().to(api::branding::serve_asset),
+        )
         .service(
             web::scope("/api/v1")
                 .route("/ingest", web::post().to(ingest::ingest))
@@ -63,28 +66,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/branding/settings", web::get().to(api::branding::settings))
                 .route("/branding/{kind}", web::put().to(api::branding::upload))
                 .route("/branding/{kind}", web::delete().to(api::branding::remove))
-                .route("/me/password", web::put().to(api::sessions::change_password))
+                .route(
+                    "/me/password",
+                    web::put().to(api::sessions::change_password),
+                )
                 .route("/me/sessions", web::get().to(api::sessions::list))
                 .route("/me/sessions/{id}", web::delete().to(api::sessions::revoke))
                 .route("/me/totp", web::post().to(api::sessions::totp_setup))
                 .route("/me/totp", web::delete().to(api::sessions::totp_disable))
-                .route("/me/totp/confirm", web::post().to(api::sessions::totp_confirm))
+                .route(
+                    "/me/totp/confirm",
+                    web::post().to(api::sessions::totp_confirm),
+                )
                 .route("/accounts", web::get().to(api::accounts::list))
                 .route("/accounts", web::post().to(api::accounts::create))
                 .route("/accounts/{id}", web::get().to(api::accounts::get))
                 .route("/accounts/{id}", web::patch().to(api::accounts::update))
                 .route("/accounts/{id}/users", web::get().to(api::users::list))
                 .route("/accounts/{id}/users", web::post().to(api::users::add))
-                .route("/accounts/{id}/users/{uid}", web::put().to(api::users::update))
-                .route("/accounts/{id}/users/{uid}", web::patch().to(api::users::update))
-                .route("/accounts/{id}/users/{uid}", web::delete().to(api::users::remove))
-                .route("/accounts/{id}/users/{uid}/password", web::put().to(api::users::reset_password))
-                .route("/accounts/{id}/users/{uid}/totp", web::delete().to(api::users::reset_totp))
+                .route(
+                    "/accounts/{id}/users/{uid}",
+                    web::put().to(api::users::update),
+                )
+                .route(
+                    "/accounts/{id}/users/{uid}",
+                    web::patch().to(api::users::update),
+                )
+                .route(
+                    "/accounts/{id}/users/{uid}",
+                    web::delete().to(api::users::remove),
+                )
+                .route(
+                    "/accounts/{id}/users/{uid}/password",
+                    web::put().to(api::users::reset_password),
+                )
+                .route(
+                    "/accounts/{id}/users/{uid}/totp",
+                    web::delete().to(api::users::reset_totp),
+                )
                 .route("/invitations", web::get().to(api::users::list_invitations))
                 .route("/invitations", web::post().to(api::users::invite))
-                .route("/invitations/{token}", web::get().to(api::users::show_invitation))
-                .route("/invitations/{id}", web::delete().to(api::users::revoke_invitation))
-                .route("/invitations/{token}/accept", web::post().to(api::users::accept))
+                .route(
+                    "/invitations/{token}",
+                    web::get().to(api::users::show_invitation),
+                )
+                .route(
+                    "/invitations/{id}",
+                    web::delete().to(api::users::revoke_invitation),
+                )
+                .route(
+                    "/invitations/{token}/accept",
+                    web::post().to(api::users::accept),
+                )
                 .route("/tokens", web::get().to(api::tokens::list))
                 .route("/tokens", web::post().to(api::tokens::create))
                 .route("/tokens/{id}", web::delete().to(api::tokens::revoke))
@@ -110,15 +143,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // Data lifecycle (retention, data-subject rights, privacy notice, backups).
                 .route("/settings/retention", web::get().to(api::retention::get))
                 .route("/settings/retention", web::put().to(api::retention::put))
-                .route("/settings/retention/preview", web::post().to(api::retention::preview))
+                .route(
+                    "/settings/retention/preview",
+                    web::post().to(api::retention::preview),
+                )
                 .route("/admin/retention/run", web::post().to(api::retention::run))
                 .route("/admin/backup", web::get().to(api::backup::backup))
                 .route("/account/export", web::get().to(api::export::account))
                 .route("/me/export", web::get().to(api::export::me))
                 .route("/me", web::patch().to(api::privacy::update_me))
                 .route("/me", web::delete().to(api::privacy::delete_me))
-                .route("/accounts/{id}", web::delete().to(api::privacy::delete_account))
-                .route("/privacy-notice", web::get().to(api::privacy::privacy_notice))
+                .route(
+                    "/accounts/{id}",
+                    web::delete().to(api::privacy::delete_account),
+                )
+                .route(
+                    "/privacy-notice",
+                    web::get().to(api::privacy::privacy_notice),
+                )
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(spa_fallback));
@@ -133,7 +175,8 @@ async fn api_not_found(req: HttpRequest) -> HttpResponse {
 }
 
 async fn spa_fallback(req: HttpRequest, state: State) -> HttpResponse {
-    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD
+    {
         return HttpResponse::MethodNotAllowed().finish();
     }
     let head = api::system::branding_head(&state, &req);
@@ -147,10 +190,16 @@ fn security_headers(tls: bool) -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ))
         .add(("Cross-Origin-Opener-Policy", "same-origin"));
     if tls {
-        h = h.add((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000")));
+        h = h.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
     }
     h
 }

@@ -15,5 +15,7 @@ pub struct BrandingHead {
 
 /// Serves the app.
 pub async fn serve(_req: &HttpRequest, head: BrandingHead) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!("<!doctype html><title>{}</title>", head.title))
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!("<!doctype html><title>{}</title>", head.title))
 }

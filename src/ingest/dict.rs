@@ -42,7 +42,9 @@ impl DimDict {
             inner.by_text.insert(text, id);
         }
         inner.logged = inner.texts.len();
-        DimDict { inner: RwLock::new(inner) }
+        DimDict {
+            inner: RwLock::new(inner),
+        }
     }
 
     /// The id of `text`, assigning one on first sight. Empty text is 0.
@@ -76,7 +78,11 @@ impl DimDict {
         let mut inner = self.inner.write();
         let from = inner.logged;
         inner.logged = inner.texts.len();
-        inner.texts[from..].iter().enumerate().map(|(i, t)| ((from + i + 1) as u32, t.clone())).collect()
+        inner.texts[from..]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ((from + i + 1) as u32, t.clone()))
+            .collect()
     }
 
     /// Re-inserts journal entries at their recorded ids (replay after a crash).
@@ -109,7 +115,10 @@ mod tests {
         assert_eq!(d.intern("hls"), a);
         let b = d.intern("rtmp");
         assert_ne!(a, b);
-        assert_eq!(d.take_unlogged(), vec![(a, "hls".into()), (b, "rtmp".into())]);
+        assert_eq!(
+            d.take_unlogged(),
+            vec![(a, "hls".into()), (b, "rtmp".into())]
+        );
         assert!(d.take_unlogged().is_empty());
         let e = DimDict::from_entries(vec![(2, "rtmp".into()), (1, "hls".into())]);
         assert_eq!(e.intern("rtmp"), 2);

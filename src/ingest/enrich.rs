@@ -103,11 +103,16 @@ struct DimsCache {
 
 impl DimsCache {
     fn new() -> Self {
-        DimsCache { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        DimsCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        }
     }
 
     fn get(&self, key: u64) -> Option<ViewerDims> {
-        self.shards[(key as usize) % SHARDS].lock().get(&key).copied()
+        self.shards[(key as usize) % SHARDS]
+            .lock()
+            .get(&key)
+            .copied()
     }
 
     fn put(&self, key: u64, dims: ViewerDims) {
@@ -154,7 +159,14 @@ impl Enricher {
         salts: Arc<Salts>,
         secret: &[u8; 32],
     ) -> Enricher {
-        Enricher { geo, ua, dict, salts, session_key: key_pair(secret), cache: DimsCache::new() }
+        Enricher {
+            geo,
+            ua,
+            dict,
+            salts,
+            session_key: key_pair(secret),
+            cache: DimsCache::new(),
+        }
     }
 
     /// The shared dictionary.
@@ -168,7 +180,13 @@ impl Enricher {
     }
 
     /// Enriches a validated report. Consumes it so that the IPs are dropped here.
-    pub fn enrich(&self, account: Id, server: Id, report: Report, now: i64) -> Result<Enriched, StoreError> {
+    pub fn enrich(
+        &self,
+        account: Id,
+        server: Id,
+        report: Report,
+        now: i64,
+    ) -> Result<Enriched, StoreError> {
         let time = report.time.0;
         let salt = self.salts.for_time(account, time, now)?;
         let salt_key = key_pair(&salt);
@@ -195,7 +213,12 @@ impl Enricher {
                 let dims = match self.cache.get(session) {
                     Some(d) => d,
                     None => {
-                        let d = self.resolve(v.ip, v.user_agent.as_deref(), v.protocol.as_deref(), s.protocol.as_deref());
+                        let d = self.resolve(
+                            v.ip,
+                            v.user_agent.as_deref(),
+                            v.protocol.as_deref(),
+                            s.protocol.as_deref(),
+                        );
                         self.cache.put(session, d);
                         d
                     }
@@ -241,16 +264,32 @@ impl Enricher {
         })
     }
 
-    fn resolve(&self, ip: IpAddr, ua: Option<&str>, protocol: Option<&str>, stream_protocol: Option<&str>) -> ViewerDims {
+    fn resolve(
+        &self,
+        ip: IpAddr,
+        ua: Option<&str>,
+        protocol: Option<&str>,
+        stream_protocol: Option<&str>,
+    ) -> ViewerDims {
         let geo = self.geo.lookup(ip);
         let player = self.ua.classify(ua);
-        let protocol = protocol.or(stream_protocol).unwrap_or("unknown").trim().to_ascii_lowercase();
+        let protocol = protocol
+            .or(stream_protocol)
+            .unwrap_or("unknown")
+            .trim()
+            .to_ascii_lowercase();
         ViewerDims {
             country: geo.country.unwrap_or([0, 0]),
-            region: geo.region.map_or(0, |r| self.dict.intern(&format!("{}{SEP}{}", r.code, r.name))),
+            region: geo.region.map_or(0, |r| {
+                self.dict.intern(&format!("{}{SEP}{}", r.code, r.name))
+            }),
             city: geo.city.map_or(0, |c| {
-                let cc = geo.country.map(|c| String::from_utf8_lossy(&c).into_owned()).unwrap_or_default();
-                self.dict.intern(&format!("{}{SEP}{}{SEP}{}", c.id, c.name, cc))
+                let cc = geo
+                    .country
+                    .map(|c| String::from_utf8_lossy(&c).into_owned())
+                    .unwrap_or_default();
+                self.dict
+                    .intern(&format!("{}{SEP}{}{SEP}{}", c.id, c.name, cc))
             }),
             asn: geo.asn.as_ref().map_or(0, |a| a.number),
             asn_org: geo.asn.as_ref().map_or(0, |a| self.dict.intern(&a.org)),

@@ -71,7 +71,10 @@ pub fn truncate_torn_tail(dir: &Path, seq: u64) -> Result<u64, StoreError> {
     let path = segment_path(dir, seq);
     let len = std::fs::metadata(&path).map_err(io_error)?.len();
     if len > valid as u64 {
-        let f = OpenOptions::new().write(true).open(&path).map_err(io_error)?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io_error)?;
         f.set_len(valid as u64).map_err(io_error)?;
         f.sync_all().map_err(io_error)?;
     }
@@ -80,12 +83,20 @@ pub fn truncate_torn_tail(dir: &Path, seq: u64) -> Result<u64, StoreError> {
 
 fn read_valid(dir: &Path, seq: u64) -> Result<(Vec<WalEntry>, usize), StoreError> {
     let mut bytes = Vec::new();
-    File::open(segment_path(dir, seq)).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io_error)?;
+    File::open(segment_path(dir, seq))
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io_error)?;
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos + 8 <= bytes.len() {
-        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
-        let crc = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]);
+        let len = u32::from_le_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
+            as usize;
+        let crc = u32::from_le_bytes([
+            bytes[pos + 4],
+            bytes[pos + 5],
+            bytes[pos + 6],
+            bytes[pos + 7],
+        ]);
         let start = pos + 8;
         if len > MAX_RECORD || start + len > bytes.len() {
             break;
@@ -118,12 +129,21 @@ impl Wal {
     pub fn open(dir: &Path, seq: u64) -> Result<Wal, StoreError> {
         std::fs::create_dir_all(dir).map_err(io_error)?;
         let path = segment_path(dir, seq);
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io_error)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_error)?;
         let bytes = file.metadata().map_err(io_error)?.len();
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(Wal { dir: dir.to_path_buf(), file, segment: seq, bytes })
+        Ok(Wal {
+            dir: dir.to_path_buf(),
+            file,
+            segment: seq,
+            bytes,
+        })
     }
 
     /// Current segment number.
@@ -140,12 +160,17 @@ impl Wal {
     pub fn append(&mut self, entries: &[WalEntry]) -> Result<(), StoreError> {
         let mut buf = Vec::with_capacity(64 * 1024);
         for e in entries {
-            let payload = postcard::to_stdvec(e).map_err(|e| StoreError::Corrupt(format!("journal encode: {e}")))?;
+            let payload = postcard::to_stdvec(e)
+                .map_err(|e| StoreError::Corrupt(format!("journal encode: {e}")))?;
             buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
             buf.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
             buf.extend_from_slice(&payload);
         }
-        if let Err(e) = self.file.write_all(&buf).and_then(|_| self.file.sync_data()) {
+        if let Err(e) = self
+            .file
+            .write_all(&buf)
+            .and_then(|_| self.file.sync_data())
+        {
             // A partial append must not be followed by good records: cut it off so the
             // segment stays a clean prefix of acknowledged reports.
             let _ = self.file.set_len(self.bytes);
@@ -160,7 +185,6 @@ impl Wal {
         *self = Wal::open(&self.dir, seq)?;
         Ok(())
     }
-
 }
 
 #[cfg(test)]
@@ -171,21 +195,30 @@ mod tests {
     fn torn_tails_are_dropped_and_cut_before_appending() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), 3).unwrap();
-        wal.append(&[WalEntry::Dims(vec![(1, "hls".into())])]).unwrap();
+        wal.append(&[WalEntry::Dims(vec![(1, "hls".into())])])
+            .unwrap();
         let first = wal.bytes();
-        wal.append(&[WalEntry::Dims(vec![(2, "rtmp".into())])]).unwrap();
+        wal.append(&[WalEntry::Dims(vec![(2, "rtmp".into())])])
+            .unwrap();
         let path = segment_path(dir.path(), 3);
         let full = std::fs::read(&path).unwrap();
         std::fs::write(&path, &full[..full.len() - 3]).unwrap();
-        assert_eq!(read_segment(dir.path(), 3).unwrap(), vec![WalEntry::Dims(vec![(1, "hls".into())])]);
+        assert_eq!(
+            read_segment(dir.path(), 3).unwrap(),
+            vec![WalEntry::Dims(vec![(1, "hls".into())])]
+        );
         let mut garbage = full.clone();
         let n = garbage.len();
         garbage[n - 1] ^= 0xff;
         std::fs::write(&path, &garbage).unwrap();
         assert_eq!(read_segment(dir.path(), 3).unwrap().len(), 1);
-        assert_eq!(truncate_torn_tail(dir.path(), 3).unwrap(), full.len() as u64 - first);
+        assert_eq!(
+            truncate_torn_tail(dir.path(), 3).unwrap(),
+            full.len() as u64 - first
+        );
         let mut wal = Wal::open(dir.path(), 3).unwrap();
-        wal.append(&[WalEntry::Dims(vec![(3, "dash".into())])]).unwrap();
+        wal.append(&[WalEntry::Dims(vec![(3, "dash".into())])])
+            .unwrap();
         assert_eq!(read_segment(dir.path(), 3).unwrap().len(), 2);
         assert_eq!(segments(dir.path()).unwrap(), vec![3]);
     }

@@ -48,6 +48,9 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
+/// Where a report's outcome is sent.
+type AckSender = oneshot::Sender<Result<Ack, WriteError>>;
+
 enum Job {
     Report(Box<Enriched>, oneshot::Sender<Result<Ack, WriteError>>),
     Sync(oneshot::Sender<Result<(), WriteError>>),
@@ -276,7 +279,9 @@ impl Checkpointer {
             if fold.is_empty() {
                 continue;
             }
-            let Some(part) = self.parts.get(pid, true)? else { continue };
+            let Some(part) = self.parts.get(pid, true)? else {
+                continue;
+            };
             if part.applied()? >= work.id {
                 continue;
             }
@@ -286,10 +291,15 @@ impl Checkpointer {
         self.meta.put_dims(&work.pending.dims)?;
         self.meta.remember_reports(&work.pending.dedupe)?;
         self.meta.flush()?;
-        write_atomic(&snapshot_path(&self.dir), &crate::store::codec::encode(&work.snap)?)?;
+        write_atomic(
+            &snapshot_path(&self.dir),
+            &crate::store::codec::encode(&work.snap)?,
+        )?;
         wal::delete_segments_through(&self.dir.join("wal"), work.id)?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-        self.stats.checkpoint_us_last.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats
+            .checkpoint_us_last
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         let (lock, cv) = &*self.done;
         let mut done = lock.lock();
         *done = (*done).max(work.id);
@@ -371,7 +381,14 @@ pub fn start(
 ) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
     let live: Live = Arc::new(RwLock::new(HashMap::new()));
     let stats = Arc::new(WriterStats::default());
-    let mut state = State::recover(&cfg.data_dir, meta, parts, dict, live.clone(), stats.clone())?;
+    let mut state = State::recover(
+        &cfg.data_dir,
+        meta,
+        parts,
+        dict,
+        live.clone(),
+        stats.clone(),
+    )?;
     let (tx, rx) = std::sync::mpsc::sync_channel(4096);
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(1);
     let ckpt = state.ckpt.clone();
@@ -395,7 +412,16 @@ pub fn start(
         .name("tally-writer".into())
         .spawn(move || state.run(rx, every))
         .map_err(StoreError::Io)?;
-    Ok((Writer { tx, max_queued_viewers: cfg.max_queued_viewers, stats, live, gate }, handle))
+    Ok((
+        Writer {
+            tx,
+            max_queued_viewers: cfg.max_queued_viewers,
+            stats,
+            live,
+            gate,
+        },
+        handle,
+    ))
 }
 
 impl State {
@@ -422,12 +448,18 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(crate::store::io_error(e)),
         }
-        let segments: Vec<u64> = wal::segments(&wal_dir)?.into_iter().filter(|s| *s > checkpoint).collect();
+        let segments: Vec<u64> = wal::segments(&wal_dir)?
+            .into_iter()
+            .filter(|s| *s > checkpoint)
+            .collect();
         let last = segments.last().copied();
         if let Some(seq) = last {
             let cut = wal::truncate_torn_tail(&wal_dir, seq)?;
             if cut > 0 {
-                tracing::warn!(bytes = cut, "dropped a torn journal tail (a report that was never acknowledged)");
+                tracing::warn!(
+                    bytes = cut,
+                    "dropped a torn journal tail (a report that was never acknowledged)"
+                );
             }
         }
         let ckpt = Arc::new(Checkpointer {
@@ -435,7 +467,10 @@ impl State {
             meta: meta.clone(),
             parts: parts.clone(),
             stats: stats.clone(),
-            done: Arc::new((parking_lot::Mutex::new(checkpoint), parking_lot::Condvar::new())),
+            done: Arc::new((
+                parking_lot::Mutex::new(checkpoint),
+                parking_lot::Condvar::new(),
+            )),
             gate: Arc::new(RwLock::new(())),
         });
         let mut state = State {
@@ -479,16 +514,25 @@ impl State {
             state.checkpoint = *seq;
         }
         if replayed > 0 {
-            tracing::info!(reports = replayed, segments = segments.len(), "replayed the ingest journal");
+            tracing::info!(
+                reports = replayed,
+                segments = segments.len(),
+                "replayed the ingest journal"
+            );
         }
-        state.stats.sessions.store(state.sessions.len(), Ordering::Relaxed);
+        state
+            .stats
+            .sessions
+            .store(state.sessions.len(), Ordering::Relaxed);
         Ok(state)
     }
 
     fn run(&mut self, rx: Receiver<Job>, every: Duration) {
         let mut batch: Vec<Job> = Vec::with_capacity(512);
         loop {
-            let wait = every.saturating_sub(self.last_checkpoint.elapsed()).max(Duration::from_millis(5));
+            let wait = every
+                .saturating_sub(self.last_checkpoint.elapsed())
+                .max(Duration::from_millis(5));
             match rx.recv_timeout(wait) {
                 Ok(job) => batch.push(job),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -537,7 +581,9 @@ impl State {
                 self.commit(reports);
             }
             if let Some(ack) = stop {
-                let res = self.checkpoint_inline(crate::now()).map_err(WriteError::Store);
+                let res = self
+                    .checkpoint_inline(crate::now())
+                    .map_err(WriteError::Store);
                 self.release_waiters();
                 let _ = ack.send(res);
                 return;
@@ -555,8 +601,9 @@ impl State {
     /// Answers the queries whose data is now in storage.
     fn release_waiters(&mut self) {
         let done = self.checkpoint;
-        let (ready, wait): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.waiters).into_iter().partition(|(need, _)| *need <= done);
+        let (ready, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiters)
+            .into_iter()
+            .partition(|(need, _)| *need <= done);
         self.waiters = wait;
         for (_, ack) in ready {
             let _ = ack.send(Ok(()));
@@ -569,8 +616,18 @@ impl State {
         let snap = Snapshot {
             checkpoint: id,
             sessions: self.sessions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            live: self.live.read().iter().map(|(k, v)| (*k, v.clone())).collect(),
-            concurrent: self.concurrent.iter().filter(|(_, v)| **v != 0).map(|(k, v)| (*k, *v)).collect(),
+            live: self
+                .live
+                .read()
+                .iter()
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+            concurrent: self
+                .concurrent
+                .iter()
+                .filter(|(_, v)| **v != 0)
+                .map(|(k, v)| (*k, *v))
+                .collect(),
         };
         Work { id, pending, snap }
     }
@@ -622,7 +679,7 @@ impl State {
         Ok(())
     }
 
-    fn commit(&mut self, reports: Vec<(Box<Enriched>, oneshot::Sender<Result<Ack, WriteError>>)>) {
+    fn commit(&mut self, reports: Vec<(Box<Enriched>, AckSender)>) {
         let started = Instant::now();
         let mut accepted = Vec::with_capacity(reports.len());
         let mut entries = Vec::with_capacity(reports.len() + 1);
@@ -642,8 +699,15 @@ impl State {
             let key = (r.server, r.report_hash);
             let dup = self.pending.dedupe_set.contains(&key)
                 || batch_ids.contains(&key)
-                || self.meta.seen_report(r.server, r.report_hash).unwrap_or(false);
-            let info = Ack { duplicate: dup, streams: r.streams.len(), viewers: r.viewer_count() };
+                || self
+                    .meta
+                    .seen_report(r.server, r.report_hash)
+                    .unwrap_or(false);
+            let info = Ack {
+                duplicate: dup,
+                streams: r.streams.len(),
+                viewers: r.viewer_count(),
+            };
             if dup {
                 self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
                 let _ = ack.send(Ok(info));
@@ -676,11 +740,17 @@ impl State {
             }
         }
         self.stats.commits.fetch_add(1, Ordering::Relaxed);
-        self.stats.commit_us_total.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        self.stats.sessions.store(self.sessions.len(), Ordering::Relaxed);
+        self.stats
+            .commit_us_total
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.stats
+            .sessions
+            .store(self.sessions.len(), Ordering::Relaxed);
         for (info, ack) in accepted {
             self.stats.reports.fetch_add(1, Ordering::Relaxed);
-            self.stats.viewers.fetch_add(info.viewers as u64, Ordering::Relaxed);
+            self.stats
+                .viewers
+                .fetch_add(info.viewers as u64, Ordering::Relaxed);
             let _ = ack.send(Ok(info));
         }
     }
@@ -707,7 +777,10 @@ impl State {
                 stream: s.stream.clone(),
                 minute,
             };
-            let prev_publishing = srv.streams.get(&(s.app.clone(), s.stream.clone())).and_then(|l| l.publishing);
+            let prev_publishing = srv
+                .streams
+                .get(&(s.app.clone(), s.stream.clone()))
+                .and_then(|l| l.publishing);
             let d = p.streams.entry(key.clone()).or_default();
             // Disjoint fields of `p`: the stream's delta and its day sketch are updated together.
             let n = s.viewers.len() as u64;
@@ -726,10 +799,17 @@ impl State {
                 }
             }
             let mut bytes_out = 0u64;
-            let uniq = p.uniq.entry(StreamMinute { minute: day, ..key }).or_default();
+            let uniq = p
+                .uniq
+                .entry(StreamMinute { minute: day, ..key })
+                .or_default();
             for v in &s.viewers {
                 bytes_out += v.bytes;
-                let mut stat = DimStat { viewer_seconds: interval, bytes_out: v.bytes, ..Default::default() };
+                let mut stat = DimStat {
+                    viewer_seconds: interval,
+                    bytes_out: v.bytes,
+                    ..Default::default()
+                };
                 let mut ended_secs = None;
                 match self.sessions.get_mut(&v.session) {
                     Some(sess) => {
@@ -768,12 +848,20 @@ impl State {
                 d.scalars.view_time_s += stat.view_time_s;
                 add_dims(&mut d.dims, &v.dims, stat);
                 if let Some(secs) = ended_secs {
-                    d.dims.add(DimKey::Duration(duration_bucket(secs)), DimStat { views: 1, ..Default::default() });
+                    d.dims.add(
+                        DimKey::Duration(duration_bucket(secs)),
+                        DimStat {
+                            views: 1,
+                            ..Default::default()
+                        },
+                    );
                 }
                 uniq.insert_hash(v.uniq);
             }
             d.scalars.bytes_out += bytes_out;
-            let e = new_counts.entry((s.app.clone(), s.stream.clone())).or_default();
+            let e = new_counts
+                .entry((s.app.clone(), s.stream.clone()))
+                .or_default();
             e.viewers += s.viewers.len() as u32;
             e.bytes_out += bytes_out;
             e.publishing = s.publishing.or(e.publishing);
@@ -811,7 +899,12 @@ impl State {
                 }
             }
             for id in &touched {
-                let c = self.concurrent.get(&(r.account, *id)).copied().unwrap_or(0).max(0) as u32;
+                let c = self
+                    .concurrent
+                    .get(&(r.account, *id))
+                    .copied()
+                    .unwrap_or(0)
+                    .max(0) as u32;
                 let peak = p.peaks.entry((r.account, *id, minute)).or_default();
                 *peak = (*peak).max(c);
             }
@@ -849,8 +942,14 @@ impl State {
         let live = self.live.read();
         let mut ended = Vec::new();
         self.sessions.retain(|_, s| {
-            let latest = live.get(&s.server).map_or(s.last_time, |l| l.last_report_at);
-            let gap = live.get(&s.server).map_or(30, |l| l.interval_s as i64).max(30) * 3;
+            let latest = live
+                .get(&s.server)
+                .map_or(s.last_time, |l| l.last_report_at);
+            let gap = live
+                .get(&s.server)
+                .map_or(30, |l| l.interval_s as i64)
+                .max(30)
+                * 3;
             if s.ended {
                 return s.last_time > latest - 3600 && s.last_time > now - 3600;
             }
@@ -870,12 +969,13 @@ impl State {
                 minute: Resolution::Minute.bucket(s.last_time - 1),
             };
             self.pending.dirty = true;
-            self.pending
-                .streams
-                .entry(key)
-                .or_default()
-                .dims
-                .add(DimKey::Duration(duration_bucket(s.last_seconds)), DimStat { views: 1, ..Default::default() });
+            self.pending.streams.entry(key).or_default().dims.add(
+                DimKey::Duration(duration_bucket(s.last_seconds)),
+                DimStat {
+                    views: 1,
+                    ..Default::default()
+                },
+            );
         }
     }
 
@@ -914,14 +1014,20 @@ fn add_dims(dims: &mut Dims, v: &ViewerDims, stat: DimStat) {
 fn build_folds(p: &Pending) -> HashMap<PartitionId, Fold> {
     let mut folds: HashMap<PartitionId, Fold> = HashMap::new();
     for (k, d) in &p.streams {
-        let scalars = Scalars { peak_viewers: 0, ..d.scalars.clone() };
+        let scalars = Scalars {
+            peak_viewers: 0,
+            ..d.scalars.clone()
+        };
         for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
             let id = info.id();
             for res in Resolution::ALL {
                 let pid = PartitionId::at(k.account, Class::Rollup(res), k.minute);
                 let fold = folds.entry(pid).or_default();
                 let bucket = res.bucket(k.minute);
-                fold.scalars.entry((id, bucket)).or_default().merge(&scalars);
+                fold.scalars
+                    .entry((id, bucket))
+                    .or_default()
+                    .merge(&scalars);
                 if !d.dims.0.is_empty() {
                     fold.dims.entry((id, bucket)).or_default().merge(&d.dims);
                 }
@@ -935,7 +1041,10 @@ fn build_folds(p: &Pending) -> HashMap<PartitionId, Fold> {
             for res in Resolution::ALL {
                 let pid = PartitionId::at(*account, Class::Rollup(res), *minute);
                 let fold = folds.entry(pid).or_default();
-                fold.scalars.entry((id, res.bucket(*minute))).or_default().merge(h);
+                fold.scalars
+                    .entry((id, res.bucket(*minute)))
+                    .or_default()
+                    .merge(h);
                 fold.series.entry(id).or_insert_with(|| info.clone());
             }
         }

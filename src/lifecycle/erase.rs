@@ -61,8 +61,12 @@ pub struct Erased {
     pub pseudonym: Option<String>,
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, EraseError> + Send + 'static) -> Result<T, EraseError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| EraseError::Task(e.to_string()))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EraseError> + Send + 'static,
+) -> Result<T, EraseError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EraseError::Task(e.to_string()))?
 }
 
 /// Text replacements applied to activity entries that stay.
@@ -90,7 +94,12 @@ fn pseudonymise(lc: &Lifecycle, repl: &Replacements) -> Result<u64, StoreError> 
 fn remove_user_records(lc: &Lifecycle, u: &User) -> Result<(u64, u64), StoreError> {
     let tokens = lc.meta.api_tokens_of(u.id)?.len() as u64;
     let sessions = lc.meta.login_sessions_of(u.id)?.len() as u64;
-    for inv in lc.meta.invitations_of(u.account_id)?.into_iter().filter(|i| i.invited_by == u.email) {
+    for inv in lc
+        .meta
+        .invitations_of(u.account_id)?
+        .into_iter()
+        .filter(|i| i.invited_by == u.email)
+    {
         lc.meta.remove_invitation(u.account_id, inv.id)?;
     }
     // Removes the user with their login sessions and API tokens (and their indexes).
@@ -99,10 +108,20 @@ fn remove_user_records(lc: &Lifecycle, u: &User) -> Result<(u64, u64), StoreErro
 }
 
 /// Erases an account and everything stored for it.
-pub async fn erase_account(lc: Arc<Lifecycle>, writer: &Writer, account: Id, now: i64) -> Result<Erased, EraseError> {
+pub async fn erase_account(
+    lc: Arc<Lifecycle>,
+    writer: &Writer,
+    account: Id,
+    now: i64,
+) -> Result<Erased, EraseError> {
     let l = lc.clone();
     let servers = blocking(move || {
-        let servers: Vec<_> = l.meta.servers()?.into_iter().filter(|s| s.account_id == account).collect();
+        let servers: Vec<_> = l
+            .meta
+            .servers()?
+            .into_iter()
+            .filter(|s| s.account_id == account)
+            .collect();
         for s in &servers {
             l.meta.remove_server(s.id)?;
             l.meta.forget_server_reports(s.id)?;
@@ -114,17 +133,31 @@ pub async fn erase_account(lc: Arc<Lifecycle>, writer: &Writer, account: Id, now
     writer.forget_account(account).await?;
     blocking(move || {
         let _busy = lc.exclusive.lock();
-        let mut out = Erased { servers: servers.len() as u64, ..Default::default() };
+        let mut out = Erased {
+            servers: servers.len() as u64,
+            ..Default::default()
+        };
         let mut repl: Replacements = Vec::new();
         if let Some(a) = lc.meta.account(account)? {
-            repl.push((format!("{} ({})", a.id, a.name), format!("{} (erased)", a.id)));
+            repl.push((
+                format!("{} ({})", a.id, a.name),
+                format!("{} (erased)", a.id),
+            ));
         }
         for s in &servers {
-            repl.push((format!("{} ({})", s.id, s.name), format!("{} (erased)", s.id)));
+            repl.push((
+                format!("{} ({})", s.id, s.name),
+                format!("{} (erased)", s.id),
+            ));
         }
         out.bytes += lc.parts.drop_account(account)?;
         lc.salts.destroy_account(account)?;
-        for u in lc.meta.users()?.into_iter().filter(|u| u.account_id == account) {
+        for u in lc
+            .meta
+            .users()?
+            .into_iter()
+            .filter(|u| u.account_id == account)
+        {
             let (t, s) = remove_user_records(&lc, &u)?;
             out.api_tokens += t;
             out.login_sessions += s;
@@ -157,10 +190,18 @@ pub async fn erase_account(lc: Arc<Lifecycle>, writer: &Writer, account: Id, now
 pub fn check_user_erasable(lc: &Lifecycle, user: &User) -> Result<(), EraseError> {
     let users = lc.meta.users()?;
     if user.operator && !users.iter().any(|u| u.operator && u.id != user.id) {
-        return Err(EraseError::Refused("you are the only instance operator; make another user operator first".into()));
+        return Err(EraseError::Refused(
+            "you are the only instance operator; make another user operator first".into(),
+        ));
     }
-    let others: Vec<&User> = users.iter().filter(|u| u.account_id == user.account_id && u.id != user.id).collect();
-    if user.role == Role::Owner && !others.is_empty() && !others.iter().any(|u| u.role == Role::Owner) {
+    let others: Vec<&User> = users
+        .iter()
+        .filter(|u| u.account_id == user.account_id && u.id != user.id)
+        .collect();
+    if user.role == Role::Owner
+        && !others.is_empty()
+        && !others.iter().any(|u| u.role == Role::Owner)
+    {
         return Err(EraseError::Refused(
             "you are the account's only owner; make another user owner first (or ask the operator to delete the account)".into(),
         ));

@@ -7,14 +7,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Lifecycle, retention};
-use crate::ingest::dict::DimDict;
 use crate::activity::Entry;
+use crate::ingest::dict::DimDict;
 use crate::model::account::{Account, ApiToken, Id, LoginSession, User};
-use crate::store::meta::INSTANCE;
 use crate::model::rollup::Resolution;
 use crate::model::series::{Filter, SeriesKind};
 use crate::query::{Metric, Query, Range};
 use crate::store::StoreError;
+use crate::store::meta::INSTANCE;
 use crate::store::partitions::Class;
 
 /// Version of the export documents.
@@ -152,12 +152,27 @@ pub fn account_export(
     account: &Account,
     now: i64,
 ) -> Result<(Value, Vec<DailyRow>), StoreError> {
-    let users: Vec<User> = lc.meta.users()?.into_iter().filter(|u| u.account_id == account.id).collect();
+    let users: Vec<User> = lc
+        .meta
+        .users()?
+        .into_iter()
+        .filter(|u| u.account_id == account.id)
+        .collect();
     let mut tokens = Vec::new();
     let mut sessions = Vec::new();
     for u in &users {
-        tokens.extend(lc.meta.api_tokens_of(u.id)?.iter().map(|(t, _)| token_json(t)));
-        sessions.extend(lc.meta.login_sessions_of(u.id)?.iter().map(|(s, _)| session_json(s)));
+        tokens.extend(
+            lc.meta
+                .api_tokens_of(u.id)?
+                .iter()
+                .map(|(t, _)| token_json(t)),
+        );
+        sessions.extend(
+            lc.meta
+                .login_sessions_of(u.id)?
+                .iter()
+                .map(|(s, _)| session_json(s)),
+        );
     }
     let servers: Vec<Value> = lc
         .meta
@@ -186,7 +201,12 @@ pub fn account_export(
                    "invited_by": i.invited_by, "created_at": i.created_at, "expires_at": i.expires_at})
         })
         .collect();
-    let activity: Vec<Value> = lc.meta.activity_of(account.id)?.iter().map(activity_json).collect();
+    let activity: Vec<Value> = lc
+        .meta
+        .activity_of(account.id)?
+        .iter()
+        .map(activity_json)
+        .collect();
     let (stats, rows) = statistics(lc, dict, account.id, now)?;
     let doc = json!({
         "format": "tally-account-export",
@@ -210,9 +230,24 @@ pub fn account_export(
 }
 
 /// Everything stored about one user, as one JSON document.
-pub fn user_export(lc: &Lifecycle, user: &User, account: &Account, now: i64) -> Result<Value, StoreError> {
-    let tokens: Vec<Value> = lc.meta.api_tokens_of(user.id)?.iter().map(|(t, _)| token_json(t)).collect();
-    let sessions: Vec<Value> = lc.meta.login_sessions_of(user.id)?.iter().map(|(s, _)| session_json(s)).collect();
+pub fn user_export(
+    lc: &Lifecycle,
+    user: &User,
+    account: &Account,
+    now: i64,
+) -> Result<Value, StoreError> {
+    let tokens: Vec<Value> = lc
+        .meta
+        .api_tokens_of(user.id)?
+        .iter()
+        .map(|(t, _)| token_json(t))
+        .collect();
+    let sessions: Vec<Value> = lc
+        .meta
+        .login_sessions_of(user.id)?
+        .iter()
+        .map(|(s, _)| session_json(s))
+        .collect();
     // Entries about this person: where they acted, or are named, in their account's log and
     // the instance's.
     let mut activity = Vec::new();

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use super::Lifecycle;
 use crate::model::account::Id;
 use crate::model::rollup::Resolution;
-use crate::store::partitions::{Class, PartitionId};
 use crate::store::meta::INSTANCE;
+use crate::store::partitions::{Class, PartitionId};
 use crate::store::{MetaStore, StoreError, codec, dir_size};
 
 /// Longest retention the instance accepts (100 years).
@@ -522,7 +522,10 @@ fn expire_meta(lc: &Lifecycle, now: i64, rep: &mut RunReport) {
         }
     }
     for (owner, days) in owners {
-        match lc.meta.purge_account_activity_before(owner, cutoff(now, days)) {
+        match lc
+            .meta
+            .purge_account_activity_before(owner, cutoff(now, days))
+        {
             Ok(n) => {
                 rep.meta_records += n as u64;
                 rep.class(DataClass::Activity).records += n as u64;
@@ -614,9 +617,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let meta = MetaStore::open(&dir.path().join("meta"), 1 << 20).unwrap();
         assert_eq!(instance(&meta).unwrap(), Retention::defaults());
-        let r = Retention { hour_days: 100, ..Retention::defaults() };
+        let r = Retention {
+            hour_days: 100,
+            ..Retention::defaults()
+        };
         set_instance(&meta, &r).unwrap();
-        let o = Overrides { hour_days: Some(50), ..Default::default() };
+        let o = Overrides {
+            hour_days: Some(50),
+            ..Default::default()
+        };
         set_overrides(&meta, Id(7), &o).unwrap();
         assert_eq!(effective(&meta, Id(7)).unwrap().hour_days, 50);
         assert_eq!(effective(&meta, Id(8)).unwrap().hour_days, 100);

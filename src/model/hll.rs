@@ -17,7 +17,9 @@ pub struct Hll {
 
 impl Default for Hll {
     fn default() -> Self {
-        Hll { registers: Box::new([0u8; M]) }
+        Hll {
+            registers: Box::new([0u8; M]),
+        }
     }
 }
 
@@ -57,7 +59,11 @@ impl Hll {
         }
         let alpha = 0.7213 / (1.0 + 1.079 / m);
         let raw = alpha * m * m / sum;
-        let est = if raw <= 2.5 * m && zeros > 0 { m * (m / zeros as f64).ln() } else { raw };
+        let est = if raw <= 2.5 * m && zeros > 0 {
+            m * (m / zeros as f64).ln()
+        } else {
+            raw
+        };
         est.round() as u64
     }
 
@@ -125,7 +131,11 @@ mod tests {
                 hll.insert_hash(h(i));
             }
             let c = hll.count() as f64;
-            let err = if n == 0 { c } else { (c - n as f64).abs() / n as f64 };
+            let err = if n == 0 {
+                c
+            } else {
+                (c - n as f64).abs() / n as f64
+            };
             assert!(err < 0.05, "n={n} estimate={c}");
         }
     }

@@ -144,7 +144,9 @@ impl<'de> Deserialize<'de> for ReportTime {
                 Ok(ReportTime(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ReportTime, E> {
-                i64::try_from(v).map(ReportTime).map_err(|_| E::custom("timestamp out of range"))
+                i64::try_from(v)
+                    .map(ReportTime)
+                    .map_err(|_| E::custom("timestamp out of range"))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ReportTime, E> {
                 if v.is_finite() && v.abs() < 1e15 {
@@ -190,14 +192,24 @@ impl Report {
         if let Some(i) = self.interval_s
             && !(1..=86_400).contains(&i)
         {
-            return err("interval_s".into(), "must be between 1 and 86400 seconds".into());
+            return err(
+                "interval_s".into(),
+                "must be between 1 and 86400 seconds".into(),
+            );
         }
         // Unix seconds between 2000-01-01 and 2200-01-01: anything else is a clock or unit bug.
         if !(946_684_800..=7_258_118_400).contains(&self.time.0) {
-            return err("time".into(), "is outside 2000..2200 (milliseconds instead of seconds?)".into());
+            return err(
+                "time".into(),
+                "is outside 2000..2200 (milliseconds instead of seconds?)".into(),
+            );
         }
         if let Some(server) = &self.server {
-            for (name, v) in [("name", &server.name), ("software", &server.software), ("version", &server.version)] {
+            for (name, v) in [
+                ("name", &server.name),
+                ("software", &server.software),
+                ("version", &server.version),
+            ] {
                 if let Some(v) = v {
                     check_len(&format!("server.{name}"), v)?;
                 }
@@ -213,7 +225,10 @@ impl Report {
             return err("host.cpu_pct".into(), "must be a percentage >= 0".into());
         }
         if self.streams.len() > MAX_STREAMS {
-            return err("streams".into(), format!("at most {MAX_STREAMS} streams per report"));
+            return err(
+                "streams".into(),
+                format!("at most {MAX_STREAMS} streams per report"),
+            );
         }
         let mut viewers = 0usize;
         for (i, s) in self.streams.iter().enumerate() {
@@ -224,7 +239,11 @@ impl Report {
                 }
                 check_len(&p(name), v)?;
             }
-            for (name, v) in [("vhost", &s.vhost), ("instance", &s.instance), ("protocol", &s.protocol)] {
+            for (name, v) in [
+                ("vhost", &s.vhost),
+                ("instance", &s.instance),
+                ("protocol", &s.protocol),
+            ] {
                 if let Some(v) = v {
                     check_len(&p(name), v)?;
                 }
@@ -236,7 +255,10 @@ impl Report {
             }
             viewers += s.viewers.len();
             if viewers > MAX_VIEWERS {
-                return err(p("viewers"), format!("at most {MAX_VIEWERS} viewers per report"));
+                return err(
+                    p("viewers"),
+                    format!("at most {MAX_VIEWERS} viewers per report"),
+                );
             }
             for (j, v) in s.viewers.iter().enumerate() {
                 let q = |f: &str| format!("streams[{i}].viewers[{j}].{f}");

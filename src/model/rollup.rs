@@ -11,12 +11,16 @@ use serde::{Deserialize, Serialize};
 /// Upper bounds (inclusive, seconds) of the view-duration buckets; a 13th bucket holds the rest.
 pub const DURATION_BOUNDS: [u64; 12] = [5, 10, 15, 20, 25, 30, 300, 900, 1800, 3600, 7200, 10800];
 /// Labels of the 13 duration buckets, used as breakdown keys.
-pub const DURATION_LABELS: [&str; 13] =
-    ["5s", "10s", "15s", "20s", "25s", "30s", "5m", "15m", "30m", "1h", "2h", "3h", ">3h"];
+pub const DURATION_LABELS: [&str; 13] = [
+    "5s", "10s", "15s", "20s", "25s", "30s", "5m", "15m", "30m", "1h", "2h", "3h", ">3h",
+];
 
 /// Index of the duration bucket a session of `secs` seconds falls into.
 pub fn duration_bucket(secs: u64) -> u8 {
-    DURATION_BOUNDS.iter().position(|b| secs <= *b).unwrap_or(DURATION_BOUNDS.len()) as u8
+    DURATION_BOUNDS
+        .iter()
+        .position(|b| secs <= *b)
+        .unwrap_or(DURATION_BOUNDS.len()) as u8
 }
 
 /// Time resolutions rollups are kept at.
@@ -30,8 +34,12 @@ pub enum Resolution {
 
 impl Resolution {
     /// All resolutions, finest first.
-    pub const ALL: [Resolution; 4] =
-        [Resolution::Minute, Resolution::FiveMinutes, Resolution::Hour, Resolution::Day];
+    pub const ALL: [Resolution; 4] = [
+        Resolution::Minute,
+        Resolution::FiveMinutes,
+        Resolution::Hour,
+        Resolution::Day,
+    ];
 
     /// Bucket length in seconds.
     pub fn seconds(self) -> i64 {
@@ -198,8 +206,18 @@ mod tests {
 
     #[test]
     fn merge_sums_and_keeps_peaks() {
-        let mut a = Scalars { views: 2, peak_viewers: 5, cpu_max: 10.0, ..Default::default() };
-        a.merge(&Scalars { views: 3, peak_viewers: 4, cpu_max: 30.0, ..Default::default() });
+        let mut a = Scalars {
+            views: 2,
+            peak_viewers: 5,
+            cpu_max: 10.0,
+            ..Default::default()
+        };
+        a.merge(&Scalars {
+            views: 3,
+            peak_viewers: 4,
+            cpu_max: 30.0,
+            ..Default::default()
+        });
         assert_eq!((a.views, a.peak_viewers, a.cpu_max), (5, 5, 30.0));
     }
 }

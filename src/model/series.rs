@@ -35,7 +35,12 @@ pub struct SeriesInfo {
 impl SeriesInfo {
     /// The account-wide series.
     pub fn total() -> SeriesInfo {
-        SeriesInfo { kind: SeriesKind::Total, server: None, app: None, stream: None }
+        SeriesInfo {
+            kind: SeriesKind::Total,
+            server: None,
+            app: None,
+            stream: None,
+        }
     }
 
     /// The six scopes one stream of one server contributes to.
@@ -50,7 +55,12 @@ impl SeriesInfo {
             s(SeriesKind::Total, None, None, None),
             s(SeriesKind::Server, Some(server), None, None),
             s(SeriesKind::ServerApp, Some(server), Some(app), None),
-            s(SeriesKind::ServerStream, Some(server), Some(app), Some(stream)),
+            s(
+                SeriesKind::ServerStream,
+                Some(server),
+                Some(app),
+                Some(stream),
+            ),
             s(SeriesKind::App, None, Some(app), None),
             s(SeriesKind::AppStream, None, Some(app), Some(stream)),
         ]
@@ -58,7 +68,12 @@ impl SeriesInfo {
 
     /// The server-wide series.
     pub fn server(server: Id) -> SeriesInfo {
-        SeriesInfo { kind: SeriesKind::Server, server: Some(server), app: None, stream: None }
+        SeriesInfo {
+            kind: SeriesKind::Server,
+            server: Some(server),
+            app: None,
+            stream: None,
+        }
     }
 
     /// Stable 64-bit id. The hash key is fixed forever: ids are part of the storage format.
@@ -91,7 +106,11 @@ pub struct Filter {
 impl Filter {
     /// The single series answering this filter, when one exists.
     pub fn series(&self) -> Option<SeriesInfo> {
-        let kind = match (self.server.is_some(), self.app.is_some(), self.stream.is_some()) {
+        let kind = match (
+            self.server.is_some(),
+            self.app.is_some(),
+            self.stream.is_some(),
+        ) {
             (false, false, false) => SeriesKind::Total,
             (true, false, false) => SeriesKind::Server,
             (true, true, false) => SeriesKind::ServerApp,
@@ -101,12 +120,21 @@ impl Filter {
             // Stream without app: summed over the matching per-stream series.
             _ => return None,
         };
-        Some(SeriesInfo { kind, server: self.server, app: self.app.clone(), stream: self.stream.clone() })
+        Some(SeriesInfo {
+            kind,
+            server: self.server,
+            app: self.app.clone(),
+            stream: self.stream.clone(),
+        })
     }
 
     /// For filters without a single series: does a finest-grained series match?
     pub fn matches_stream_series(&self, info: &SeriesInfo) -> bool {
-        let kind = if self.server.is_some() { SeriesKind::ServerStream } else { SeriesKind::AppStream };
+        let kind = if self.server.is_some() {
+            SeriesKind::ServerStream
+        } else {
+            SeriesKind::AppStream
+        };
         info.kind == kind
             && (self.server.is_none() || info.server == self.server)
             && (self.app.is_none() || info.app == self.app)
@@ -134,9 +162,19 @@ mod tests {
 
     #[test]
     fn filters_pick_their_series() {
-        let f = Filter { server: None, app: Some("live".into()), stream: Some("news".into()) };
-        assert_eq!(f.series().unwrap().id(), SeriesInfo::scopes(Id(9), "live", "news")[5].id());
-        let f = Filter { stream: Some("news".into()), ..Default::default() };
+        let f = Filter {
+            server: None,
+            app: Some("live".into()),
+            stream: Some("news".into()),
+        };
+        assert_eq!(
+            f.series().unwrap().id(),
+            SeriesInfo::scopes(Id(9), "live", "news")[5].id()
+        );
+        let f = Filter {
+            stream: Some("news".into()),
+            ..Default::default()
+        };
         assert!(f.series().is_none());
         assert!(f.matches_stream_series(&SeriesInfo::scopes(Id(9), "live", "news")[5]));
     }

@@ -28,12 +28,12 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+use super::meta::ActivityPage;
 use super::meta::MetaDb;
 use super::{
     Compaction, StoreError, copy_db, dir_size, io_error, open_db, recover_swap, remove_tree,
     swap_in, swap_paths, sync_dir,
 };
-use super::meta::ActivityPage;
 use crate::activity::Entry;
 use crate::model::account::{
     Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
@@ -150,14 +150,18 @@ impl MetaStore {
         use fs2::FileExt;
         let parent = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(io_error)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path.with_file_name(format!("{name}.lock")))
             .map_err(io_error)?;
-        lock.try_lock_exclusive().map_err(|_| StoreError::Locked(path.to_path_buf()))?;
+        lock.try_lock_exclusive()
+            .map_err(|_| StoreError::Locked(path.to_path_buf()))?;
         recover_swap(path)?;
         let db = MetaDb::open(path, cache_bytes)?;
         Ok(MetaStore {

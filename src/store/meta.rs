@@ -87,7 +87,9 @@ mod legacy {
 
 /// Decodes the current layout, else the earlier one. Postcard ignores trailing bytes, so the
 /// current (longer) layout must be tried first; an old record is too short for it.
-fn decode_or<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(bytes: &[u8]) -> Result<T, StoreError> {
+fn decode_or<T: DeserializeOwned, Old: DeserializeOwned + Into<T>>(
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     match codec::decode::<T>(bytes) {
         Ok(v) => Ok(v),
         Err(e) => codec::decode::<Old>(bytes).map(Into::into).map_err(|_| e),
@@ -228,13 +230,20 @@ impl MetaDb {
 
     /// One account.
     pub fn account(&self, id: Id) -> Result<Option<Account>, StoreError> {
-        self.accounts.get(keys::id(id))?.map(|v| decode_account(&v)).transpose()
+        self.accounts
+            .get(keys::id(id))?
+            .map(|v| decode_account(&v))
+            .transpose()
     }
 
     /// All accounts, oldest first.
     pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
-        let mut v: Vec<Account> =
-            self.accounts.iter().values().map(|v| decode_account(&v?)).collect::<Result<_, _>>()?;
+        let mut v: Vec<Account> = self
+            .accounts
+            .iter()
+            .values()
+            .map(|v| decode_account(&v?))
+            .collect::<Result<_, _>>()?;
         v.sort_by_key(|a| (a.created_at, a.id));
         Ok(v)
     }
@@ -296,7 +305,10 @@ impl MetaDb {
 
     /// One user.
     pub fn user(&self, id: Id) -> Result<Option<User>, StoreError> {
-        self.users.get(keys::id(id))?.map(|v| decode_user(&v)).transpose()
+        self.users
+            .get(keys::id(id))?
+            .map(|v| decode_user(&v))
+            .transpose()
     }
 
     /// User by (lower-cased) e-mail.
@@ -312,7 +324,12 @@ impl MetaDb {
 
     /// All users.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
-        let mut v: Vec<User> = self.users.iter().values().map(|v| decode_user(&v?)).collect::<Result<_, _>>()?;
+        let mut v: Vec<User> = self
+            .users
+            .iter()
+            .values()
+            .map(|v| decode_user(&v?))
+            .collect::<Result<_, _>>()?;
         v.sort_by_key(|u| (u.created_at, u.id));
         Ok(v)
     }
@@ -343,7 +360,9 @@ impl MetaDb {
 
     /// Removes a server and its token.
     pub fn remove_server(&self, id: Id) -> Result<Option<Server>, StoreError> {
-        let Some(server) = self.server(id)? else { return Ok(None) };
+        let Some(server) = self.server(id)? else {
+            return Ok(None);
+        };
         (&self.servers, &self.servers_by_token).transaction(|(servers, by_token)| {
             servers.remove(&keys::id(id))?;
             by_token.remove(&server.token_hash)?;
@@ -392,7 +411,10 @@ impl MetaDb {
     /// Looks up a login session. Sessions written by earlier builds (without an id) read as
     /// absent: their holders log in again.
     pub fn login_session(&self, hash: &[u8; 32]) -> Result<Option<LoginSession>, StoreError> {
-        Ok(self.login_sessions.get(hash)?.and_then(|v| codec::decode(&v).ok()))
+        Ok(self
+            .login_sessions
+            .get(hash)?
+            .and_then(|v| codec::decode(&v).ok()))
     }
 
     /// Ends a login session.
@@ -410,7 +432,9 @@ impl MetaDb {
         let mut out = Vec::new();
         for item in self.sessions_by_user.scan_prefix(keys::id(user)) {
             let (_, hash) = item?;
-            let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref()) else { continue };
+            let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref()) else {
+                continue;
+            };
             if let Some(s) = self.login_session(&hash)? {
                 out.push((s, hash));
             }
@@ -420,7 +444,11 @@ impl MetaDb {
     }
 
     /// Ends every login session of a user except `keep` (a token hash); returns how many.
-    pub fn remove_login_sessions_of(&self, user: Id, keep: Option<&[u8; 32]>) -> Result<usize, StoreError> {
+    pub fn remove_login_sessions_of(
+        &self,
+        user: Id,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<usize, StoreError> {
         let mut n = 0;
         for item in self.sessions_by_user.scan_prefix(keys::id(user)) {
             let (k, hash) = item?;
@@ -474,7 +502,9 @@ impl MetaDb {
         let mut out = Vec::new();
         for item in self.tokens_by_user.scan_prefix(keys::id(user)) {
             let (_, hash) = item?;
-            let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref()) else { continue };
+            let Ok(hash) = <[u8; 32]>::try_from(hash.as_ref()) else {
+                continue;
+            };
             if let Some(t) = self.api_token(&hash)? {
                 out.push((t, hash));
             }
@@ -486,8 +516,14 @@ impl MetaDb {
     /// Revokes one of a user's tokens; `Ok(None)` when the user has no such token.
     pub fn remove_api_token(&self, user: Id, id: Id) -> Result<Option<ApiToken>, StoreError> {
         let index = keys::owned(user, id);
-        let Some(hash) = self.tokens_by_user.get(index)? else { return Ok(None) };
-        let token = self.api_tokens.get(&hash)?.map(|v| codec::decode::<ApiToken>(&v)).transpose()?;
+        let Some(hash) = self.tokens_by_user.get(index)? else {
+            return Ok(None);
+        };
+        let token = self
+            .api_tokens
+            .get(&hash)?
+            .map(|v| codec::decode::<ApiToken>(&v))
+            .transpose()?;
         (&self.api_tokens, &self.tokens_by_user).transaction(|(tokens, by_user)| {
             tokens.remove(&hash)?;
             by_user.remove(&index[..])?;
@@ -500,7 +536,11 @@ impl MetaDb {
 
     /// Stores a slice (insert or replace).
     pub fn put_slice(&self, slice: &Slice) -> Result<(), StoreError> {
-        put(&self.slices, &keys::owned(slice.account_id, slice.id), slice)
+        put(
+            &self.slices,
+            &keys::owned(slice.account_id, slice.id),
+            slice,
+        )
     }
 
     /// One slice of an account (`None` also for another account's slice).
@@ -510,8 +550,12 @@ impl MetaDb {
 
     /// The slices of an account, by name.
     pub fn slices_of(&self, account: Id) -> Result<Vec<Slice>, StoreError> {
-        let mut v: Vec<Slice> =
-            self.slices.scan_prefix(keys::id(account)).values().map(|v| codec::decode(&v?)).collect::<Result<_, _>>()?;
+        let mut v: Vec<Slice> = self
+            .slices
+            .scan_prefix(keys::id(account))
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect::<Result<_, _>>()?;
         v.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         Ok(v)
     }
@@ -519,7 +563,11 @@ impl MetaDb {
     /// Removes a slice and takes it off every user limited to it (callers refuse to remove a
     /// slice in use; this keeps the records consistent regardless).
     pub fn remove_slice(&self, account: Id, id: Id) -> Result<(), StoreError> {
-        for mut u in self.users()?.into_iter().filter(|u| u.account_id == account && u.slices.contains(&id)) {
+        for mut u in self
+            .users()?
+            .into_iter()
+            .filter(|u| u.account_id == account && u.slices.contains(&id))
+        {
             u.slices.retain(|s| *s != id);
             self.update_user(&u)?;
         }
@@ -564,8 +612,14 @@ impl MetaDb {
     /// Removes an invitation of an account; `Ok(None)` when there is none with this id.
     pub fn remove_invitation(&self, account: Id, id: Id) -> Result<Option<Invitation>, StoreError> {
         let index = keys::owned(account, id);
-        let Some(hash) = self.invitations_by_account.get(index)? else { return Ok(None) };
-        let inv = self.invitations.get(&hash)?.map(|v| codec::decode::<Invitation>(&v)).transpose()?;
+        let Some(hash) = self.invitations_by_account.get(index)? else {
+            return Ok(None);
+        };
+        let inv = self
+            .invitations
+            .get(&hash)?
+            .map(|v| codec::decode::<Invitation>(&v))
+            .transpose()?;
         (&self.invitations, &self.invitations_by_account).transaction(|(invs, by_account)| {
             invs.remove(&hash)?;
             by_account.remove(&index[..])?;
@@ -577,9 +631,12 @@ impl MetaDb {
     /// Takes an invitation by token hash exactly once: the first caller gets it, later ones
     /// get `None` (a link cannot be used twice, even by two simultaneous requests).
     pub fn take_invitation(&self, hash: &[u8; 32]) -> Result<Option<Invitation>, StoreError> {
-        let Some(v) = self.invitations.remove(hash)? else { return Ok(None) };
+        let Some(v) = self.invitations.remove(hash)? else {
+            return Ok(None);
+        };
         let inv: Invitation = codec::decode(&v)?;
-        self.invitations_by_account.remove(keys::owned(inv.account_id, inv.id))?;
+        self.invitations_by_account
+            .remove(keys::owned(inv.account_id, inv.id))?;
         Ok(Some(inv))
     }
 
@@ -592,7 +649,11 @@ impl MetaDb {
         // nothing is overwritten (the log is append-only).
         for _ in 0..8 {
             let key = keys::activity(account, entry.time, rand::random());
-            if self.activity.compare_and_swap(key, None as Option<&[u8]>, Some(value.as_slice()))?.is_ok() {
+            if self
+                .activity
+                .compare_and_swap(key, None as Option<&[u8]>, Some(value.as_slice()))?
+                .is_ok()
+            {
                 return Ok(());
             }
         }
@@ -614,7 +675,9 @@ impl MetaDb {
         let mut out = Vec::new();
         for item in self.activity.range(lo..hi).rev() {
             let (k, v) = item?;
-            let Some((_, time, nonce)) = keys::parse_activity(&k) else { continue };
+            let Some((_, time, nonce)) = keys::parse_activity(&k) else {
+                continue;
+            };
             let entry: Entry = codec::decode(&v)?;
             if keep(&entry) {
                 out.push(((time, nonce), entry));
@@ -659,7 +722,12 @@ impl MetaDb {
     }
 
     /// Stores or (with `None`) removes a brand image.
-    pub fn put_brand_asset(&self, owner: Id, kind: u8, asset: Option<&BrandAsset>) -> Result<(), StoreError> {
+    pub fn put_brand_asset(
+        &self,
+        owner: Id,
+        kind: u8,
+        asset: Option<&BrandAsset>,
+    ) -> Result<(), StoreError> {
         let key = keys::owned(owner, Id(kind as u64));
         match asset {
             Some(a) => put(&self.branding_assets, &key, a),
@@ -679,7 +747,9 @@ impl MetaDb {
             .map(|item| {
                 let (k, v) = item?;
                 let id = u32::from_be_bytes(
-                    k.as_ref().try_into().map_err(|_| StoreError::Corrupt("dims key".into()))?,
+                    k.as_ref()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("dims key".into()))?,
                 );
                 Ok((id, String::from_utf8_lossy(&v).into_owned()))
             })
@@ -700,7 +770,9 @@ impl MetaDb {
 
     /// True when the server already delivered a report with this id hash.
     pub fn seen_report(&self, server: Id, report_hash: u64) -> Result<bool, StoreError> {
-        Ok(self.dedupe.contains_key(keys::dedupe(server, report_hash))?)
+        Ok(self
+            .dedupe
+            .contains_key(keys::dedupe(server, report_hash))?)
     }
 
     /// Remembers delivered reports (`server`, `hash`, report time).
@@ -745,15 +817,27 @@ impl MetaDb {
 impl MetaDb {
     /// Every activity entry of an account (or of the instance, [`INSTANCE`]), oldest first.
     pub fn activity_of(&self, account: Id) -> Result<Vec<Entry>, StoreError> {
-        self.activity.scan_prefix(keys::id(account)).values().map(|v| codec::decode(&v?)).collect()
+        self.activity
+            .scan_prefix(keys::id(account))
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect()
     }
 
     /// Removes an account's activity entries older than `cutoff` (retention per account);
     /// returns how many.
-    pub fn purge_account_activity_before(&self, account: Id, cutoff: i64) -> Result<usize, StoreError> {
+    pub fn purge_account_activity_before(
+        &self,
+        account: Id,
+        cutoff: i64,
+    ) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut n = 0;
-        for k in self.activity.range(keys::activity(account, i64::MIN, 0)..keys::activity(account, cutoff, 0)).keys() {
+        for k in self
+            .activity
+            .range(keys::activity(account, i64::MIN, 0)..keys::activity(account, cutoff, 0))
+            .keys()
+        {
             batch.remove(k?);
             n += 1;
         }
@@ -774,7 +858,10 @@ impl MetaDb {
     }
 
     /// Rewrites the activity entries `f` changes (pseudonymisation); returns how many.
-    pub fn rewrite_activity(&self, f: &dyn Fn(&Entry) -> Option<Entry>) -> Result<usize, StoreError> {
+    pub fn rewrite_activity(
+        &self,
+        f: &dyn Fn(&Entry) -> Option<Entry>,
+    ) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut n = 0;
         for item in self.activity.iter() {
@@ -817,7 +904,6 @@ impl MetaDb {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,38 +913,106 @@ mod tests {
     fn records_written_before_fields_were_appended_still_read() {
         #[derive(Serialize)]
         struct OldUser<'a>(Id, Id, &'a str, &'a str, Role, bool, &'a str, i64);
-        let old = codec::encode(&OldUser(Id(7), Id(9), "a@b.c", "", Role::Viewer, false, "$argon2id$x", 5)).unwrap();
+        let old = codec::encode(&OldUser(
+            Id(7),
+            Id(9),
+            "a@b.c",
+            "",
+            Role::Viewer,
+            false,
+            "$argon2id$x",
+            5,
+        ))
+        .unwrap();
         let u = decode_user(&old).unwrap();
-        assert_eq!((u.id, u.email.as_str(), u.totp.is_none(), u.slices.is_empty()), (Id(7), "a@b.c", true, true));
-        let new = User { slices: vec![Id(3)], ..u };
+        assert_eq!(
+            (
+                u.id,
+                u.email.as_str(),
+                u.totp.is_none(),
+                u.slices.is_empty()
+            ),
+            (Id(7), "a@b.c", true, true)
+        );
+        let new = User {
+            slices: vec![Id(3)],
+            ..u
+        };
         assert_eq!(decode_user(&codec::encode(&new).unwrap()).unwrap(), new);
         #[derive(Serialize)]
         struct OldAccount<'a>(Id, &'a str, i64, Vec<String>, bool, &'a str);
-        let old = codec::encode(&OldAccount(Id(9), "Acme", 1, vec!["a.example".into()], true, "UTC")).unwrap();
+        let old = codec::encode(&OldAccount(
+            Id(9),
+            "Acme",
+            1,
+            vec!["a.example".into()],
+            true,
+            "UTC",
+        ))
+        .unwrap();
         let a = decode_account(&old).unwrap();
-        assert_eq!((a.name.as_str(), a.processing_restricted, a.limits.max_servers), ("Acme", true, None));
+        assert_eq!(
+            (
+                a.name.as_str(),
+                a.processing_restricted,
+                a.limits.max_servers
+            ),
+            ("Acme", true, None)
+        );
     }
 
     #[test]
     fn sessions_tokens_and_activity_are_indexed() {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let meta = MetaDb::from_db(db).unwrap();
-        let s = LoginSession { user_id: Id(1), created_at: 1, expires_at: 10, id: Id(5), ip: None, user_agent: String::new() };
+        let s = LoginSession {
+            user_id: Id(1),
+            created_at: 1,
+            expires_at: 10,
+            id: Id(5),
+            ip: None,
+            user_agent: String::new(),
+        };
         meta.put_login_session(&[1; 32], &s).unwrap();
-        meta.put_login_session(&[2; 32], &LoginSession { id: Id(6), ..s.clone() }).unwrap();
+        meta.put_login_session(
+            &[2; 32],
+            &LoginSession {
+                id: Id(6),
+                ..s.clone()
+            },
+        )
+        .unwrap();
         assert_eq!(meta.login_sessions_of(Id(1)).unwrap().len(), 2);
-        assert_eq!(meta.remove_login_sessions_of(Id(1), Some(&[2; 32])).unwrap(), 1);
+        assert_eq!(
+            meta.remove_login_sessions_of(Id(1), Some(&[2; 32]))
+                .unwrap(),
+            1
+        );
         assert!(meta.login_session(&[1; 32]).unwrap().is_none());
         assert_eq!(meta.purge_login_sessions(11).unwrap(), 1);
         assert!(meta.login_sessions_of(Id(1)).unwrap().is_empty());
-        let e = |t: i64| Entry { time: t, actor: "a".into(), action: "login".into(), target: String::new(), ip: None, country: None };
+        let e = |t: i64| Entry {
+            time: t,
+            actor: "a".into(),
+            action: "login".into(),
+            target: String::new(),
+            ip: None,
+            country: None,
+        };
         for t in [5, 6, 6, 7] {
             meta.append_activity(Id(3), &e(t)).unwrap();
         }
         meta.append_activity(Id(4), &e(6)).unwrap();
-        let page = meta.activity_page(Id(3), i64::MIN, (i64::MAX, 0), 10, &|_| true).unwrap();
-        assert_eq!(page.iter().map(|(_, e)| e.time).collect::<Vec<_>>(), vec![7, 6, 6, 5]);
-        let next = meta.activity_page(Id(3), i64::MIN, page[1].0, 10, &|_| true).unwrap();
+        let page = meta
+            .activity_page(Id(3), i64::MIN, (i64::MAX, 0), 10, &|_| true)
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|(_, e)| e.time).collect::<Vec<_>>(),
+            vec![7, 6, 6, 5]
+        );
+        let next = meta
+            .activity_page(Id(3), i64::MIN, page[1].0, 10, &|_| true)
+            .unwrap();
         assert_eq!(next.len(), 2);
         assert_eq!(meta.purge_activity_before(6).unwrap(), 1);
     }

@@ -13,12 +13,17 @@ pub fn migrate(meta: &sled::Db) -> Result<u32, StoreError> {
     let tree = meta.open_tree("meta")?;
     let found = match tree.get(KEY)? {
         Some(v) => u32::from_be_bytes(
-            v.as_ref().try_into().map_err(|_| StoreError::Corrupt("schema_version".into()))?,
+            v.as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("schema_version".into()))?,
         ),
         None => 0,
     };
     if found > CURRENT {
-        return Err(StoreError::TooNew { found, known: CURRENT });
+        return Err(StoreError::TooNew {
+            found,
+            known: CURRENT,
+        });
     }
     for version in found + 1..=CURRENT {
         apply(meta, version)?;
@@ -42,7 +47,9 @@ fn apply(_meta: &sled::Db, version: u32) -> Result<(), StoreError> {
     match version {
         // 1: the initial layout; trees are created on first use.
         1 => Ok(()),
-        _ => Err(StoreError::Corrupt(format!("no migration to schema {version}"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "no migration to schema {version}"
+        ))),
     }
 }
 
@@ -56,7 +63,10 @@ mod tests {
         assert_eq!(migrate(&db).unwrap(), 0);
         assert_eq!(version(&db).unwrap(), CURRENT);
         assert_eq!(migrate(&db).unwrap(), CURRENT);
-        db.open_tree("meta").unwrap().insert(KEY, &(CURRENT + 1).to_be_bytes()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY, &(CURRENT + 1).to_be_bytes())
+            .unwrap();
         assert!(matches!(migrate(&db), Err(StoreError::TooNew { .. })));
     }
 }

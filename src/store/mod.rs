@@ -72,7 +72,9 @@ impl From<sled::Error> for StoreError {
     fn from(err: sled::Error) -> Self {
         match err {
             sled::Error::Io(io) => io_error(io),
-            sled::Error::Corruption { at, .. } => StoreError::Corrupt(format!("sled corruption at {at:?}")),
+            sled::Error::Corruption { at, .. } => {
+                StoreError::Corrupt(format!("sled corruption at {at:?}"))
+            }
             other => StoreError::Sled(other.to_string()),
         }
     }
@@ -102,14 +104,18 @@ pub fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
             sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
                 StoreError::Locked(path.to_path_buf())
             }
-            sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked(path.to_path_buf()),
+            sled::Error::Io(io) if io.to_string().contains("lock") => {
+                StoreError::Locked(path.to_path_buf())
+            }
             other => other.into(),
         })
 }
 
 /// Total size of the regular files under `dir`.
 pub fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     entries
         .flatten()
         .map(|e| match e.file_type() {

@@ -93,7 +93,9 @@ impl Class {
 }
 
 fn day_seconds(d: Date) -> i64 {
-    d.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp().as_second()).unwrap_or(0)
+    d.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp().as_second())
+        .unwrap_or(0)
 }
 
 /// Identifies one partition.
@@ -108,7 +110,11 @@ pub struct PartitionId {
 impl PartitionId {
     /// The partition holding time `t`.
     pub fn at(account: Id, class: Class, t: i64) -> PartitionId {
-        PartitionId { account, class, start: class.period(t).0 }
+        PartitionId {
+            account,
+            class,
+            start: class.period(t).0,
+        }
     }
 
     /// End (exclusive) of the period.
@@ -230,7 +236,11 @@ impl Part {
         for ((series, bucket), add) in &fold.dims {
             let key = keys::rollup(*series, *bucket);
             let mut cur = match self.dims.get(key)? {
-                Some(v) => Dims(codec::decode::<Vec<(DimKey, DimStat)>>(&v)?.into_iter().collect()),
+                Some(v) => Dims(
+                    codec::decode::<Vec<(DimKey, DimStat)>>(&v)?
+                        .into_iter()
+                        .collect(),
+                ),
                 None => Dims::default(),
             };
             cur.merge(add);
@@ -252,8 +262,14 @@ impl Part {
                 series.push((keys::series(*id), codec::encode(info)?));
             }
         }
-        (&self.scalars, &self.dims, &self.hll, &self.series, &self.state).transaction(
-            |(ts, td, th, tser, tst)| {
+        (
+            &self.scalars,
+            &self.dims,
+            &self.hll,
+            &self.series,
+            &self.state,
+        )
+            .transaction(|(ts, td, th, tser, tst)| {
                 for (k, v) in &scalars {
                     ts.insert(k, v.as_slice())?;
                 }
@@ -268,8 +284,7 @@ impl Part {
                 }
                 tst.insert(APPLIED, &checkpoint.to_be_bytes())?;
                 Ok::<_, Abort<StoreError>>(())
-            },
-        )?;
+            })?;
         Ok(())
     }
 
@@ -280,9 +295,17 @@ impl Part {
     }
 
     /// Scalars of one series for buckets in `[from, to)`.
-    pub fn scalars(&self, series: u64, from: i64, to: i64) -> Result<Vec<(i64, Scalars)>, StoreError> {
+    pub fn scalars(
+        &self,
+        series: u64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Scalars)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.scalars.range(keys::rollup(series, from)..keys::rollup(series, to)) {
+        for item in self
+            .scalars
+            .range(keys::rollup(series, from)..keys::rollup(series, to))
+        {
             let (k, v) = item?;
             if let Some((_, bucket)) = keys::parse_rollup(&k) {
                 out.push((bucket, codec::decode(&v)?));
@@ -292,8 +315,17 @@ impl Part {
     }
 
     /// Breakdown maps of one series, merged over buckets in `[from, to)`, into `into`.
-    pub fn dims_into(&self, series: u64, from: i64, to: i64, into: &mut Dims) -> Result<(), StoreError> {
-        for item in self.dims.range(keys::rollup(series, from)..keys::rollup(series, to)) {
+    pub fn dims_into(
+        &self,
+        series: u64,
+        from: i64,
+        to: i64,
+        into: &mut Dims,
+    ) -> Result<(), StoreError> {
+        for item in self
+            .dims
+            .range(keys::rollup(series, from)..keys::rollup(series, to))
+        {
             let (_, v) = item?;
             for (k, s) in codec::decode::<Vec<(DimKey, DimStat)>>(&v)? {
                 into.add(k, s);
@@ -305,7 +337,10 @@ impl Part {
     /// Daily sketches of one series for days in `[from, to)`.
     pub fn sketches(&self, series: u64, from: i64, to: i64) -> Result<Vec<(i64, Hll)>, StoreError> {
         let mut out = Vec::new();
-        for item in self.hll.range(keys::rollup(series, from)..keys::rollup(series, to)) {
+        for item in self
+            .hll
+            .range(keys::rollup(series, from)..keys::rollup(series, to))
+        {
             let (k, v) = item?;
             if let Some((_, day)) = keys::parse_rollup(&k) {
                 out.push((day, Hll::from_stored(&codec::decode(&v)?)));
@@ -319,7 +354,11 @@ impl Part {
         let mut out = Vec::new();
         for item in self.series.iter() {
             let (k, v) = item?;
-            let id = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| StoreError::Corrupt("series key".into()))?);
+            let id = u64::from_be_bytes(
+                k.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("series key".into()))?,
+            );
             out.push((id, codec::decode(&v)?));
         }
         Ok(out)
@@ -392,7 +431,10 @@ impl Partitions {
 
     /// Directory of one partition.
     pub fn dir(&self, id: &PartitionId) -> PathBuf {
-        self.root.join(id.account.to_string()).join(id.class.name()).join(id.class.label(id.start))
+        self.root
+            .join(id.account.to_string())
+            .join(id.class.name())
+            .join(id.class.label(id.start))
     }
 
     /// Directory of one account's statistics.
@@ -431,14 +473,23 @@ impl Partitions {
         let mut open = self.open.lock();
         if open.len() >= MAX_OPEN {
             let idle = Instant::now() - Duration::from_secs(5);
-            let mut victims: Vec<_> =
-                open.iter().filter(|(_, s)| s.last_used < idle).map(|(k, s)| (*k, s.last_used)).collect();
+            let mut victims: Vec<_> = open
+                .iter()
+                .filter(|(_, s)| s.last_used < idle)
+                .map(|(k, s)| (*k, s.last_used))
+                .collect();
             victims.sort_by_key(|(_, t)| *t);
             for (k, _) in victims.into_iter().take(open.len() + 1 - MAX_OPEN) {
                 open.remove(&k);
             }
         }
-        open.insert(*id, Slot { part: part.clone(), last_used: Instant::now() });
+        open.insert(
+            *id,
+            Slot {
+                part: part.clone(),
+                last_used: Instant::now(),
+            },
+        );
         Ok(Some(part))
     }
 
@@ -451,12 +502,18 @@ impl Partitions {
     /// Existing partitions of an account and class, by period start.
     pub fn list(&self, account: Id, class: Class) -> Vec<PartitionId> {
         let dir = self.account_dir(account).join(class.name());
-        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
         let mut out: Vec<PartitionId> = entries
             .flatten()
             .filter_map(|e| {
                 let label = e.file_name().to_string_lossy().into_owned();
-                class.parse_label(&label).map(|start| PartitionId { account, class, start })
+                class.parse_label(&label).map(|start| PartitionId {
+                    account,
+                    class,
+                    start,
+                })
             })
             .collect();
         out.sort();
@@ -465,13 +522,21 @@ impl Partitions {
 
     /// Accounts with statistics on disk.
     pub fn accounts(&self) -> Vec<Id> {
-        let Ok(entries) = std::fs::read_dir(&self.root) else { return Vec::new() };
-        entries.flatten().filter_map(|e| Id::parse(&e.file_name().to_string_lossy())).collect()
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| Id::parse(&e.file_name().to_string_lossy()))
+            .collect()
     }
 
     /// Existing partitions overlapping `[from, to)`.
     pub fn overlapping(&self, account: Id, class: Class, from: i64, to: i64) -> Vec<PartitionId> {
-        self.list(account, class).into_iter().filter(|p| p.start < to && p.end() > from).collect()
+        self.list(account, class)
+            .into_iter()
+            .filter(|p| p.start < to && p.end() > from)
+            .collect()
     }
 
     /// Deletes a partition directory; returns the bytes freed.
@@ -668,13 +733,28 @@ mod tests {
         let id = PartitionId::at(Id(1), Class::Rollup(Resolution::Minute), 1_795_608_030);
         let p = parts.get(&id, true).unwrap().unwrap();
         let mut fold = Fold::default();
-        fold.scalars.insert((5, 60), Scalars { views: 2, ..Default::default() });
+        fold.scalars.insert(
+            (5, 60),
+            Scalars {
+                views: 2,
+                ..Default::default()
+            },
+        );
         fold.series.insert(5, SeriesInfo::total());
         p.apply(1, &fold).unwrap();
         p.apply(2, &fold).unwrap();
         assert_eq!(p.applied().unwrap(), 2);
         let got = p.scalars(5, 0, 120).unwrap();
-        assert_eq!(got, vec![(60, Scalars { views: 4, ..Default::default() })]);
+        assert_eq!(
+            got,
+            vec![(
+                60,
+                Scalars {
+                    views: 4,
+                    ..Default::default()
+                }
+            )]
+        );
         assert_eq!(p.series().unwrap().len(), 1);
         drop(p);
         assert_eq!(parts.list(Id(1), id.class), vec![id]);

@@ -21,10 +21,30 @@ fn sigkill_during_ingest_loses_no_acknowledged_report_and_counts_none_twice() {
         std::thread::spawn(move || {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let viewers: Vec<_> = (0..5).map(|v| viewer(&format!("r{i}-v{v}"), "81.2.69.142", "VLC", "hls", 1, 1, true)).collect();
-                let r = report(&format!("crash-{i}"), t0 + i as i64, json!([{"app": "live", "stream": "crash", "viewers": viewers}]));
+                let viewers: Vec<_> = (0..5)
+                    .map(|v| {
+                        viewer(
+                            &format!("r{i}-v{v}"),
+                            "81.2.69.142",
+                            "VLC",
+                            "hls",
+                            1,
+                            1,
+                            true,
+                        )
+                    })
+                    .collect();
+                let r = report(
+                    &format!("crash-{i}"),
+                    t0 + i as i64,
+                    json!([{"app": "live", "stream": "crash", "viewers": viewers}]),
+                );
                 let target = format!("{}/api/v1/ingest", url.lock().unwrap());
-                let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(5))).build().new_agent();
+                let agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(5)))
+                    .build()
+                    .new_agent();
                 let req = ureq::http::Request::builder()
                     .method("POST")
                     .uri(&target)
@@ -34,7 +54,9 @@ fn sigkill_during_ingest_loses_no_acknowledged_report_and_counts_none_twice() {
                     .unwrap();
                 match agent.run(req) {
                     Ok(mut resp) if resp.status() == 200 => {
-                        let v: serde_json::Value = serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+                        let v: serde_json::Value =
+                            serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap())
+                                .unwrap();
                         if v["duplicate"] == false {
                             acked.lock().unwrap().push(i);
                         }
@@ -57,13 +79,34 @@ fn sigkill_during_ingest_loses_no_acknowledged_report_and_counts_none_twice() {
     stop.store(true, Ordering::Relaxed);
     let sent = client.join().unwrap();
     app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD);
-    let s = app.get(&format!("/api/v1/stats/summary?from={}&to={}", t0 - 60, t0 + 100_000)).json();
+    let s = app
+        .get(&format!(
+            "/api/v1/stats/summary?from={}&to={}",
+            t0 - 60,
+            t0 + 100_000
+        ))
+        .json();
     // Every acknowledged report is there once: a report stored but not acknowledged before the
     // kill was resent and then acknowledged as a duplicate, so `sent` counts each id once.
     assert!(sent > 20, "too few reports got through: {sent}");
-    assert_eq!(s["views"].as_u64().unwrap(), sent * 5, "views must equal 5 x acknowledged reports ({sent}); acked-new {}", acked.lock().unwrap().len());
+    assert_eq!(
+        s["views"].as_u64().unwrap(),
+        sent * 5,
+        "views must equal 5 x acknowledged reports ({sent}); acked-new {}",
+        acked.lock().unwrap().len()
+    );
     assert_eq!(s["bytes_out"].as_u64().unwrap(), sent * 5);
     app.stop();
-    let out = std::process::Command::new(bin()).arg("check").arg("--data-dir").arg(app.data_dir()).output().unwrap();
-    assert!(out.status.success(), "tally check failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(bin())
+        .arg("check")
+        .arg("--data-dir")
+        .arg(app.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tally check failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

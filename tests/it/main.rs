@@ -6,6 +6,7 @@
 mod support;
 
 mod accounts;
+mod agent;
 mod core;
 mod faults;
 mod isolation;

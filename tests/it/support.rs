@@ -32,13 +32,17 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -52,7 +56,13 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// Sends a request with optional bearer token and body.
-pub fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Resp {
+pub fn request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Resp {
     let agent = agent();
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     if let Some(t) = token {
@@ -62,15 +72,26 @@ pub fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &
         req = req.header(*k, *v);
     }
     let req = req.body(body.unwrap_or_default()).expect("request");
-    let mut resp = agent.run(req).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let mut resp = agent
+        .run(req)
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = resp.body_mut().with_config().limit(256 << 20).read_to_vec().unwrap_or_default();
-    Resp { status, headers, body }
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(256 << 20)
+        .read_to_vec()
+        .unwrap_or_default();
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A running `tally serve`.
@@ -100,7 +121,10 @@ impl TestApp {
             logs: Arc::new(Mutex::new(String::new())),
             token: String::new(),
             extra_args: args.iter().map(|s| s.to_string()).collect(),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         app.start();
         app.token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD);
@@ -132,13 +156,29 @@ impl TestApp {
         }
         let mut child = cmd.spawn().expect("spawn tally");
         let (tx, rx) = std::sync::mpsc::channel();
-        for stream in [child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>), child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>)].into_iter().flatten() {
+        for stream in [
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let logs = self.logs.clone();
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(i) = line.find("url=http://") {
-                        let url = line[i + 4..].split_whitespace().next().unwrap_or("").to_string();
+                        let url = line[i + 4..]
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_string();
                         let _ = tx.send(url);
                     }
                     let mut l = logs.lock().unwrap();
@@ -161,7 +201,10 @@ impl TestApp {
     /// Stops the process with SIGTERM and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -196,13 +239,23 @@ impl TestApp {
 
     /// Logs in and returns the bearer token.
     pub fn login(&self, email: &str, password: &str) -> String {
-        let r = self.post("/api/v1/auth/login", None, &json!({"email": email, "password": password}));
+        let r = self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        );
         assert_eq!(r.status, 200, "login failed: {}", r.text());
         r.json()["token"].as_str().unwrap().to_string()
     }
 
     pub fn get(&self, path: &str) -> Resp {
-        request("GET", &format!("{}{path}", self.url), Some(&self.token), &[], None)
+        request(
+            "GET",
+            &format!("{}{path}", self.url),
+            Some(&self.token),
+            &[],
+            None,
+        )
     }
 
     pub fn get_as(&self, path: &str, token: Option<&str>) -> Resp {
@@ -210,12 +263,34 @@ impl TestApp {
     }
 
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
-        request("POST", &format!("{}{path}", self.url), token, &[("Content-Type", "application/json")], Some(body.to_string().into_bytes()))
+        request(
+            "POST",
+            &format!("{}{path}", self.url),
+            token,
+            &[("Content-Type", "application/json")],
+            Some(body.to_string().into_bytes()),
+        )
     }
 
-    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
-        let headers: &[(&str, &str)] = if body.is_some() { &[("Content-Type", "application/json")] } else { &[] };
-        request(method, &format!("{}{path}", self.url), token, headers, body.map(|b| b.to_string().into_bytes()))
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let headers: &[(&str, &str)] = if body.is_some() {
+            &[("Content-Type", "application/json")]
+        } else {
+            &[]
+        };
+        request(
+            method,
+            &format!("{}{path}", self.url),
+            token,
+            headers,
+            body.map(|b| b.to_string().into_bytes()),
+        )
     }
 
     /// Registers a server; returns (id, ingest token).
@@ -223,7 +298,10 @@ impl TestApp {
         let r = self.post("/api/v1/servers", Some(&self.token), &json!({"name": name}));
         assert_eq!(r.status, 201, "{}", r.text());
         let v = r.json();
-        (v["id"].as_str().unwrap().to_string(), v["ingest_token"].as_str().unwrap().to_string())
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["ingest_token"].as_str().unwrap().to_string(),
+        )
     }
 
     /// Posts a report with an ingest token.
@@ -234,7 +312,13 @@ impl TestApp {
     pub fn ingest_raw(&self, token: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Resp {
         let mut h = vec![("Content-Type", "application/json")];
         h.extend_from_slice(headers);
-        request("POST", &format!("{}/api/v1/ingest", self.url), Some(token), &h, Some(body))
+        request(
+            "POST",
+            &format!("{}/api/v1/ingest", self.url),
+            Some(token),
+            &h,
+            Some(body),
+        )
     }
 }
 
@@ -254,12 +338,23 @@ pub fn report(id: &str, time: i64, streams: Value) -> Value {
 }
 
 /// A viewer entry.
-pub fn viewer(session: &str, ip: &str, ua: &str, protocol: &str, bytes: u64, seconds: u64, ended: bool) -> Value {
+pub fn viewer(
+    session: &str,
+    ip: &str,
+    ua: &str,
+    protocol: &str,
+    bytes: u64,
+    seconds: u64,
+    ended: bool,
+) -> Value {
     json!({"session": session, "ip": ip, "user_agent": ua, "protocol": protocol, "bytes": bytes, "seconds": seconds, "ended": ended})
 }
 
 /// Now, rounded down to a whole minute plus 30 s (a report boundary).
 pub fn report_time() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     now - now % 60 - 60 + 30
 }

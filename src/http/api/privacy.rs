@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::activity::{Action, Event};
 use crate::config::TlsMode;
-use crate::store::meta::INSTANCE;
 use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::{Principal, SESSION_COOKIE, normalize_email, parse_json, user_json};
@@ -16,6 +15,7 @@ use crate::lifecycle::erase::{self, EraseError};
 use crate::lifecycle::notice::{self, NoticeInput, Processor};
 use crate::lifecycle::retention;
 use crate::model::account::{Account, Id, Scope};
+use crate::store::meta::INSTANCE;
 
 /// Records an action of `p` in the activity log of the account acted on.
 pub fn record_activity(state: &State, p: &Principal, action: Action, target: String) {
@@ -28,7 +28,13 @@ pub fn record_instance(state: &State, p: &Principal, action: Action, target: Str
         &state.meta,
         &state.geo,
         crate::now(),
-        Event { account: INSTANCE, actor: &p.user.email, action, target, ip: p.ip },
+        Event {
+            account: INSTANCE,
+            actor: &p.user.email,
+            action,
+            target,
+            ip: p.ip,
+        },
     );
 }
 
@@ -52,7 +58,11 @@ fn notice_input(state: &State, account: Option<&Account>) -> Result<NoticeInput,
     let cfg = &state.config;
     let mut other_services = Vec::new();
     if let TlsMode::Acme { directory, .. } = &cfg.tls {
-        let host = directory.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or(directory);
+        let host = directory
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or(directory);
         other_services.push(Processor {
             name: format!("the certificate authority at {host}"),
             purpose: "it issues the panel's TLS certificates and receives the panel's domain names, no personal data.".into(),
@@ -81,17 +91,23 @@ fn notice_input(state: &State, account: Option<&Account>) -> Result<NoticeInput,
 /// `GET /api/v1/privacy-notice` (public): the notice as Markdown, for the caller's account when
 /// logged in (operators: `?account=`), else for the account whose domain the request names,
 /// else for the instance.
-pub async fn privacy_notice(state: State, req: HttpRequest, p: Option<Principal>) -> Result<HttpResponse, ApiError> {
+pub async fn privacy_notice(
+    state: State,
+    req: HttpRequest,
+    p: Option<Principal>,
+) -> Result<HttpResponse, ApiError> {
     let account = match p {
         Some(p) => Some(p.account),
         None => super::branding::account_for_host(&state, &req)?,
     };
     let input = notice_input(&state, account.as_ref())?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-cache")).json(json!({
-        "markdown": notice::render(&input),
-        "generated_at": crate::now(),
-        "account_id": account.map(|a| a.id.to_string()),
-    })))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-cache"))
+        .json(json!({
+            "markdown": notice::render(&input),
+            "generated_at": crate::now(),
+            "account_id": account.map(|a| a.id.to_string()),
+        })))
 }
 
 /// `PATCH /api/v1/me` body: the fields a user corrects themselves.
@@ -167,7 +183,12 @@ pub async fn update_me(
             std::sync::atomic::Ordering::Relaxed,
             std::sync::atomic::Ordering::Relaxed,
         );
-        record_activity(&state, &p, Action::UserUpdated, format!("own profile: {}", changed.join(", ")));
+        record_activity(
+            &state,
+            &p,
+            Action::UserUpdated,
+            format!("own profile: {}", changed.join(", ")),
+        );
     }
     Ok(HttpResponse::Ok().json(user_json(&user, &p.account)))
 }
@@ -245,6 +266,11 @@ pub async fn delete_account(
         crate::now(),
     )
     .await?;
-    record_instance(&state, &p, Action::Deletion, format!("account {} (erased)", account.id));
+    record_instance(
+        &state,
+        &p,
+        Action::Deletion,
+        format!("account {} (erased)", account.id),
+    );
     Ok(HttpResponse::Ok().json(json!({"erased": erased})))
 }

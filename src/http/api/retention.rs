@@ -219,8 +219,12 @@ pub async fn put(
             .collect();
         let target = format!("retention: {}", detail.join(", "));
         match scope {
-            Scope::Instance => super::privacy::record_instance(&state, &p, Action::RetentionChanged, target),
-            Scope::Account => super::privacy::record_activity(&state, &p, Action::RetentionChanged, target),
+            Scope::Instance => {
+                super::privacy::record_instance(&state, &p, Action::RetentionChanged, target)
+            }
+            Scope::Account => {
+                super::privacy::record_activity(&state, &p, Action::RetentionChanged, target)
+            }
         }
     }
     Ok(HttpResponse::Ok().json(settings_json(&state, &p, scope)?))

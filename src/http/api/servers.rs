@@ -6,11 +6,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::slices::SliceSet;
+use crate::activity::Action;
 use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
 use crate::http::State;
-use super::slices::SliceSet;
-use crate::activity::Action;
 use crate::http::auth::{Principal, parse_json};
 use crate::ingest::writer::ServerLive;
 use crate::model::account::{Id, Server};
@@ -42,8 +42,13 @@ fn server_json(s: &Server, live: Option<&ServerLive>, now: i64, view: Option<&Sl
         (None, _) => (0, 0.0),
         (Some(l), None) => (l.viewers(), l.bandwidth_bps()),
         (Some(l), Some(v)) => {
-            let admitted = l.streams.iter().filter(|((app, stream), _)| v.allows_stream(s.id, app, stream));
-            let (n, bytes) = admitted.fold((0u64, 0u64), |(n, b), (_, st)| (n + st.viewers as u64, b + st.bytes_out));
+            let admitted = l
+                .streams
+                .iter()
+                .filter(|((app, stream), _)| v.allows_stream(s.id, app, stream));
+            let (n, bytes) = admitted.fold((0u64, 0u64), |(n, b), (_, st)| {
+                (n + st.viewers as u64, b + st.bytes_out)
+            });
             (n, bytes as f64 * 8.0 / l.interval_s.max(1) as f64)
         }
     };
@@ -71,7 +76,9 @@ pub fn owned_server(state: &State, p: &Principal, id: &str) -> Result<Server, Ap
     let id = Id::parse(id).ok_or(ApiError::NotFound("server"))?;
     let view = SliceSet::of(p)?;
     match state.meta.server(id)? {
-        Some(s) if s.account_id == p.account.id && view.is_none_or(|v| v.allows_server(s.id)) => Ok(s),
+        Some(s) if s.account_id == p.account.id && view.is_none_or(|v| v.allows_server(s.id)) => {
+            Ok(s)
+        }
         _ => Err(ApiError::NotFound("server")),
     }
 }
@@ -84,7 +91,9 @@ pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> 
     let live = state.writer.live.read();
     let out: Vec<Value> = servers
         .into_iter()
-        .filter(|s| s.account_id == p.account.id && view.as_ref().is_none_or(|v| v.allows_server(s.id)))
+        .filter(|s| {
+            s.account_id == p.account.id && view.as_ref().is_none_or(|v| v.allows_server(s.id))
+        })
         .map(|s| server_json(&s, live.get(&s.id), now, view.as_ref()))
         .collect();
     Ok(HttpResponse::Ok().json(out))
@@ -98,17 +107,32 @@ struct CreateServer {
 }
 
 /// `POST /api/v1/servers`
-pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: State,
+    p: Principal,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     p.require_write()?;
     let b: CreateServer = parse_json(&body)?;
     let name = b.name.trim().to_string();
     if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::field("name", "give the server a name of 1 to 200 printable characters"));
+        return Err(ApiError::field(
+            "name",
+            "give the server a name of 1 to 200 printable characters",
+        ));
     }
     if let Some(max) = p.account.limits.max_servers
-        && state.meta.servers()?.iter().filter(|s| s.account_id == p.account.id).count() >= max as usize
+        && state
+            .meta
+            .servers()?
+            .iter()
+            .filter(|s| s.account_id == p.account.id)
+            .count()
+            >= max as usize
     {
-        return Err(ApiError::forbidden(format!("this account may register at most {max} servers")));
+        return Err(ApiError::forbidden(format!(
+            "this account may register at most {max} servers"
+        )));
     }
     let token = new_token("tis_");
     let server = Server {
@@ -121,7 +145,11 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
     state.meta.insert_server(&server)?;
     state.meta.flush()?;
     tracing::info!(event = "server_added", server = %server.id, account = %p.account.id, "server registered");
-    p.record(&state, Action::ServerAdded, format!("server {} ({})", server.id, server.name));
+    p.record(
+        &state,
+        Action::ServerAdded,
+        format!("server {} ({})", server.id, server.name),
+    );
     Ok(HttpResponse::Created().json(json!({
         "id": server.id.to_string(),
         "name": server.name,
@@ -131,15 +159,28 @@ pub async fn create(state: State, p: Principal, body: web::Bytes) -> Result<Http
 }
 
 /// `GET /api/v1/servers/{id}`
-pub async fn get(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let s = owned_server(&state, &p, &id)?;
     let view = SliceSet::of(&p)?;
     let live = state.writer.live.read();
-    Ok(HttpResponse::Ok().json(server_json(&s, live.get(&s.id), crate::now(), view.as_ref())))
+    Ok(HttpResponse::Ok().json(server_json(
+        &s,
+        live.get(&s.id),
+        crate::now(),
+        view.as_ref(),
+    )))
 }
 
 /// `DELETE /api/v1/servers/{id}`
-pub async fn delete(state: State, p: Principal, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     p.require_write()?;
     let s = owned_server(&state, &p, &id)?;
     state.meta.remove_server(s.id)?;
@@ -147,6 +188,10 @@ pub async fn delete(state: State, p: Principal, id: web::Path<String>) -> Result
     state.meta.flush()?;
     state.writer.forget_server(s.id);
     tracing::info!(event = "server_removed", server = %s.id, "server removed");
-    p.record(&state, Action::ServerRemoved, format!("server {} ({})", s.id, s.name));
+    p.record(
+        &state,
+        Action::ServerRemoved,
+        format!("server {} ({})", s.id, s.name),
+    );
     Ok(HttpResponse::NoContent().finish())
 }

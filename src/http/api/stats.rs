@@ -14,16 +14,18 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::error::ApiError;
-use crate::http::State;
 use super::slices::SliceSet;
 use crate::activity::Action;
+use crate::error::ApiError;
+use crate::http::State;
 use crate::http::auth::Principal;
 use crate::model::account::Id;
 use crate::model::report::parse_time;
 use crate::model::rollup::{Resolution, Scalars};
 use crate::model::series::Filter;
-use crate::query::{Dimension, Metric, Query, QueryError, Range, Row, Summary, decompose, live_totals};
+use crate::query::{
+    Dimension, Metric, Query, QueryError, Range, Row, Summary, decompose, live_totals,
+};
 
 /// Query-string parameters shared by the statistics endpoints.
 #[derive(Deserialize, Debug, Default)]
@@ -66,7 +68,10 @@ fn parse_common(p: &Params, principal: &Principal, state: &State) -> Result<Pars
         return Err(ApiError::field("from", "must be before `to`"));
     }
     if to - from > 20 * 366 * 86_400 {
-        return Err(ApiError::field("from", "the range may span at most 20 years"));
+        return Err(ApiError::field(
+            "from",
+            "the range may span at most 20 years",
+        ));
     }
     let server = match &p.server {
         Some(id) if !id.is_empty() => Some(super::servers::owned_server(state, principal, id)?.id),
@@ -82,11 +87,20 @@ fn parse_common(p: &Params, principal: &Principal, state: &State) -> Result<Pars
     let csv = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(other) => return Err(ApiError::field("format", format!("`{other}` is not json or csv"))),
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("`{other}` is not json or csv"),
+            ));
+        }
     };
     Ok(Parsed {
         range: Range { from, to },
-        filter: Filter { server, app: clean(&p.app, "app")?, stream: clean(&p.stream, "stream")? },
+        filter: Filter {
+            server,
+            app: clean(&p.app, "app")?,
+            stream: clean(&p.stream, "stream")?,
+        },
         csv,
     })
 }
@@ -94,8 +108,16 @@ fn parse_common(p: &Params, principal: &Principal, state: &State) -> Result<Pars
 /// The series a slice-limited caller may see under `filter`: `None` when the caller is not
 /// limited, else one filter per admitted (server, app, stream) seen in the range or live now.
 /// With `host`, the servers the slices include whole (for host metrics).
-async fn slice_units(state: &State, p: &Principal, filter: &Filter, range: Range, host: bool) -> Result<Option<Vec<Filter>>, ApiError> {
-    let Some(view) = SliceSet::of(p)? else { return Ok(None) };
+async fn slice_units(
+    state: &State,
+    p: &Principal,
+    filter: &Filter,
+    range: Range,
+    host: bool,
+) -> Result<Option<Vec<Filter>>, ApiError> {
+    let Some(view) = SliceSet::of(p)? else {
+        return Ok(None);
+    };
     let account = p.account.id;
     let mut triples: Vec<(Id, String, String)> = Vec::new();
     {
@@ -106,13 +128,22 @@ async fn slice_units(state: &State, p: &Principal, filter: &Filter, range: Range
             }
         }
     }
-    let seen = run(state, move |qq| qq.streams_seen(account, range).map_err(QueryError::from)).await?;
+    let seen = run(state, move |qq| {
+        qq.streams_seen(account, range).map_err(QueryError::from)
+    })
+    .await?;
     for info in seen {
         if let (Some(sid), Some(app), Some(stream)) = (info.server, info.app, info.stream) {
             triples.push((sid, app, stream));
         }
     }
-    let servers: Vec<Id> = state.meta.servers()?.iter().filter(|s| s.account_id == account).map(|s| s.id).collect();
+    let servers: Vec<Id> = state
+        .meta
+        .servers()?
+        .iter()
+        .filter(|s| s.account_id == account)
+        .map(|s| s.id)
+        .collect();
     triples.retain(|(sid, app, stream)| {
         servers.contains(sid)
             && filter.server.is_none_or(|f| f == *sid)
@@ -123,19 +154,50 @@ async fn slice_units(state: &State, p: &Principal, filter: &Filter, range: Range
     triples.sort();
     triples.dedup();
     if host {
-        let mut ids: Vec<Id> = triples.iter().map(|t| t.0).filter(|s| view.allows_whole_server(*s)).collect();
+        let mut ids: Vec<Id> = triples
+            .iter()
+            .map(|t| t.0)
+            .filter(|s| view.allows_whole_server(*s))
+            .collect();
         if filter.app.is_none() && filter.stream.is_none() {
-            ids.extend(servers.iter().copied().filter(|s| filter.server.is_none_or(|f| f == *s) && view.allows_whole_server(*s)));
+            ids.extend(
+                servers.iter().copied().filter(|s| {
+                    filter.server.is_none_or(|f| f == *s) && view.allows_whole_server(*s)
+                }),
+            );
         }
         ids.sort();
         ids.dedup();
-        return Ok(Some(ids.into_iter().map(|s| Filter { server: Some(s), app: None, stream: None }).collect()));
+        return Ok(Some(
+            ids.into_iter()
+                .map(|s| Filter {
+                    server: Some(s),
+                    app: None,
+                    stream: None,
+                })
+                .collect(),
+        ));
     }
-    Ok(Some(triples.into_iter().map(|(s, a, st)| Filter { server: Some(s), app: Some(a), stream: Some(st) }).collect()))
+    Ok(Some(
+        triples
+            .into_iter()
+            .map(|(s, a, st)| Filter {
+                server: Some(s),
+                app: Some(a),
+                stream: Some(st),
+            })
+            .collect(),
+    ))
 }
 
 /// Scalars per bucket summed over several series (peaks add up: an upper bound).
-fn unit_scalars(qq: &Query, account: Id, units: &[Filter], res: Resolution, range: Range) -> Result<Vec<(i64, Scalars)>, QueryError> {
+fn unit_scalars(
+    qq: &Query,
+    account: Id,
+    units: &[Filter],
+    res: Resolution,
+    range: Range,
+) -> Result<Vec<(i64, Scalars)>, QueryError> {
     let mut by_bucket: HashMap<i64, Scalars> = HashMap::new();
     for u in units {
         for (b, s) in qq.scalars(account, u, res, range)? {
@@ -154,7 +216,12 @@ fn unit_scalars(qq: &Query, account: Id, units: &[Filter], res: Resolution, rang
 type Billing = (Vec<(i64, f64)>, f64, f64);
 
 /// Five-minute bandwidth points summed over several series, with peak and 95th percentile.
-fn unit_billing(qq: &Query, account: Id, units: &[Filter], range: Range) -> Result<Billing, QueryError> {
+fn unit_billing(
+    qq: &Query,
+    account: Id,
+    units: &[Filter],
+    range: Range,
+) -> Result<Billing, QueryError> {
     let mut points: Vec<(i64, f64)> = Vec::new();
     for u in units {
         let pts = qq.billing_points(account, u, range)?;
@@ -170,18 +237,29 @@ fn unit_billing(qq: &Query, account: Id, units: &[Filter], range: Range) -> Resu
         let res = Resolution::FiveMinutes;
         let from = res.bucket(range.from);
         let to = res.bucket(range.to - 1) + res.seconds();
-        points = (from..to).step_by(res.seconds() as usize).map(|b| (b, 0.0)).collect();
+        points = (from..to)
+            .step_by(res.seconds() as usize)
+            .map(|b| (b, 0.0))
+            .collect();
     }
     let mut values: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
     values.sort_by(|a, b| a.total_cmp(b));
     let peak = values.last().copied().unwrap_or(0.0);
     let rank = ((values.len() as f64) * 0.95).ceil() as usize;
-    let p95 = values.get(rank.clamp(1, values.len().max(1)) - 1).copied().unwrap_or(0.0);
+    let p95 = values
+        .get(rank.clamp(1, values.len().max(1)) - 1)
+        .copied()
+        .unwrap_or(0.0);
     Ok((points, peak, p95))
 }
 
 /// A summary summed over several series.
-fn unit_summary(qq: &Query, account: Id, units: &[Filter], range: Range) -> Result<Summary, QueryError> {
+fn unit_summary(
+    qq: &Query,
+    account: Id,
+    units: &[Filter],
+    range: Range,
+) -> Result<Summary, QueryError> {
     let mut out = Summary::default();
     for u in units {
         let s = qq.summary(account, u, range)?;
@@ -199,11 +277,26 @@ fn unit_summary(qq: &Query, account: Id, units: &[Filter], range: Range) -> Resu
 }
 
 /// A breakdown merged over several series.
-fn unit_breakdown(qq: &Query, account: Id, units: &[Filter], dim: Dimension, range: Range, limit: usize, names: &HashMap<Id, String>) -> Result<Vec<Row>, QueryError> {
+fn unit_breakdown(
+    qq: &Query,
+    account: Id,
+    units: &[Filter],
+    dim: Dimension,
+    range: Range,
+    limit: usize,
+    names: &HashMap<Id, String>,
+) -> Result<Vec<Row>, QueryError> {
     let secs = (range.to - range.from).max(1) as f64;
     let mut rows: HashMap<String, Row> = HashMap::new();
     let mut add = |r: Row| {
-        let e = rows.entry(r.key.clone()).or_insert(Row { key: r.key.clone(), label: r.label.clone(), views: 0, viewers: 0.0, bytes_out: 0, view_time_s: 0 });
+        let e = rows.entry(r.key.clone()).or_insert(Row {
+            key: r.key.clone(),
+            label: r.label.clone(),
+            views: 0,
+            viewers: 0.0,
+            bytes_out: 0,
+            view_time_s: 0,
+        });
         e.views += r.views;
         e.viewers = ((e.viewers + r.viewers) * 1000.0).round() / 1000.0;
         e.bytes_out += r.bytes_out;
@@ -218,13 +311,30 @@ fn unit_breakdown(qq: &Query, account: Id, units: &[Filter], dim: Dimension, ran
                         total.merge(&s);
                     }
                 }
-                let (server, app, stream) = (u.server.unwrap_or(Id(0)), u.app.clone().unwrap_or_default(), u.stream.clone().unwrap_or_default());
+                let (server, app, stream) = (
+                    u.server.unwrap_or(Id(0)),
+                    u.app.clone().unwrap_or_default(),
+                    u.stream.clone().unwrap_or_default(),
+                );
                 let (key, label) = match dim {
-                    Dimension::Server => (server.to_string(), names.get(&server).cloned().unwrap_or_else(|| server.to_string())),
+                    Dimension::Server => (
+                        server.to_string(),
+                        names
+                            .get(&server)
+                            .cloned()
+                            .unwrap_or_else(|| server.to_string()),
+                    ),
                     Dimension::App => (app.clone(), app),
                     _ => (format!("{app}/{stream}"), format!("{app}/{stream}")),
                 };
-                add(Row { key, label, views: total.views, viewers: total.viewer_seconds as f64 / secs, bytes_out: total.bytes_out, view_time_s: total.view_time_s });
+                add(Row {
+                    key,
+                    label,
+                    views: total.views,
+                    viewers: total.viewer_seconds as f64 / secs,
+                    bytes_out: total.bytes_out,
+                    view_time_s: total.view_time_s,
+                });
             }
             _ => {
                 for r in qq.breakdown(account, u, dim, range, 10_000, names)? {
@@ -233,18 +343,35 @@ fn unit_breakdown(qq: &Query, account: Id, units: &[Filter], dim: Dimension, ran
             }
         }
     }
-    let mut out: Vec<Row> = rows.into_values().filter(|r| r.views > 0 || r.bytes_out > 0 || r.viewers > 0.0).collect();
+    let mut out: Vec<Row> = rows
+        .into_values()
+        .filter(|r| r.views > 0 || r.bytes_out > 0 || r.viewers > 0.0)
+        .collect();
     if dim == Dimension::Duration {
-        out.sort_by_key(|r| crate::model::rollup::DURATION_LABELS.iter().position(|l| *l == r.key));
+        out.sort_by_key(|r| {
+            crate::model::rollup::DURATION_LABELS
+                .iter()
+                .position(|l| *l == r.key)
+        });
     } else {
-        out.sort_by(|a, b| b.views.cmp(&a.views).then(b.bytes_out.cmp(&a.bytes_out)).then(a.key.cmp(&b.key)));
+        out.sort_by(|a, b| {
+            b.views
+                .cmp(&a.views)
+                .then(b.bytes_out.cmp(&a.bytes_out))
+                .then(a.key.cmp(&b.key))
+        });
     }
     out.truncate(limit);
     Ok(out)
 }
 
 /// A CSV export: recorded in the activity log, then rendered.
-fn export<T: Serialize>(state: &State, p: &Principal, name: &str, rows: &[T]) -> Result<HttpResponse, ApiError> {
+fn export<T: Serialize>(
+    state: &State,
+    p: &Principal,
+    name: &str,
+    rows: &[T],
+) -> Result<HttpResponse, ApiError> {
     p.record(state, Action::Export, format!("{name} (csv)"));
     csv_response(name, rows)
 }
@@ -262,19 +389,34 @@ pub fn csv_response<T: Serialize>(name: &str, rows: &[T]) -> Result<HttpResponse
     for r in rows {
         w.serialize(r).map_err(ApiError::internal)?;
     }
-    let bytes = w.into_inner().map_err(|e| ApiError::internal(anyhow::anyhow!(e.to_string())))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e.to_string())))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"tally-{name}.csv\"")))
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"tally-{name}.csv\""),
+        ))
         .body(bytes))
 }
 
-async fn run<T: Send + 'static>(state: &State, f: impl FnOnce(&Query) -> Result<T, QueryError> + Send + 'static) -> Result<T, ApiError> {
+async fn run<T: Send + 'static>(
+    state: &State,
+    f: impl FnOnce(&Query) -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, ApiError> {
     // Reports acknowledged before this query must be visible in it.
-    state.writer.sync().await.map_err(|e| ApiError::Unavailable(format!("storage is catching up: {e}")))?;
+    state
+        .writer
+        .sync()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("storage is catching up: {e}")))?;
     let st = state.clone();
     web::block(move || {
-        let q = Query { parts: &st.parts, dict: &st.dict };
+        let q = Query {
+            parts: &st.parts,
+            dict: &st.dict,
+        };
         f(&q)
     })
     .await
@@ -283,7 +425,11 @@ async fn run<T: Send + 'static>(state: &State, f: impl FnOnce(&Query) -> Result<
 }
 
 /// `GET /api/v1/stats/summary`
-pub async fn summary(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn summary(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
     let account = p.account.id;
@@ -291,7 +437,9 @@ pub async fn summary(state: State, p: Principal, params: web::Query<Params>) -> 
     let units = slice_units(&state, &p, &filter, range, false).await?;
     let s = run(&state, move |qq| match &units {
         Some(u) => unit_summary(qq, account, u, range),
-        None => qq.summary(account, &filter, range).map_err(QueryError::from),
+        None => qq
+            .summary(account, &filter, range)
+            .map_err(QueryError::from),
     })
     .await?;
     if q.csv {
@@ -307,22 +455,38 @@ struct PointRow {
 }
 
 /// `GET /api/v1/stats/timeseries`
-pub async fn timeseries(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn timeseries(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let metric_name = params.metric.clone().unwrap_or_else(|| "viewers".into());
-    let metric = Metric::parse(&metric_name)
-        .ok_or_else(|| ApiError::field("metric", format!("`{metric_name}` is not one of: {}", Metric::NAMES)))?;
-    if !matches!(metric, Metric::Bandwidth | Metric::BytesOut | Metric::BytesIn) {
+    let metric = Metric::parse(&metric_name).ok_or_else(|| {
+        ApiError::field(
+            "metric",
+            format!("`{metric_name}` is not one of: {}", Metric::NAMES),
+        )
+    })?;
+    if !matches!(
+        metric,
+        Metric::Bandwidth | Metric::BytesOut | Metric::BytesIn
+    ) {
         p.require_audience()?;
     }
     let span = q.range.to - q.range.from;
     let step = match &params.step {
-        Some(s) => s.parse::<i64>().map_err(|_| ApiError::field("step", format!("`{s}` is not a whole number of seconds")))?,
+        Some(s) => s.parse::<i64>().map_err(|_| {
+            ApiError::field("step", format!("`{s}` is not a whole number of seconds"))
+        })?,
         None if metric == Metric::UniqueViewers => 86_400,
         None => {
             // About 300 points, rounded to a step the rollups can answer exactly.
             let raw = (span / 300).max(60);
-            [60, 300, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800].into_iter().find(|s| *s >= raw).unwrap_or(604_800)
+            [60, 300, 900, 1800, 3600, 7200, 21_600, 86_400, 604_800]
+                .into_iter()
+                .find(|s| *s >= raw)
+                .unwrap_or(604_800)
         }
     };
     let account = p.account.id;
@@ -335,25 +499,54 @@ pub async fn timeseries(state: State, p: Principal, params: web::Query<Params>) 
     })
     .await?;
     if q.csv {
-        let rows: Vec<PointRow> = points.iter().map(|(t, v)| PointRow { time: *t, value: *v }).collect();
+        let rows: Vec<PointRow> = points
+            .iter()
+            .map(|(t, v)| PointRow {
+                time: *t,
+                value: *v,
+            })
+            .collect();
         return export(&state, &p, &metric_name, &rows);
     }
     Ok(HttpResponse::Ok().json(json!({"metric": metric_name, "step": step, "points": points})))
 }
 
 fn server_names(state: &State, account: Id) -> Result<HashMap<Id, String>, ApiError> {
-    Ok(state.meta.servers()?.into_iter().filter(|s| s.account_id == account).map(|s| (s.id, s.name)).collect())
+    Ok(state
+        .meta
+        .servers()?
+        .into_iter()
+        .filter(|s| s.account_id == account)
+        .map(|s| (s.id, s.name))
+        .collect())
 }
 
 /// `GET /api/v1/stats/breakdown`
-pub async fn breakdown(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn breakdown(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
-    let dim_name = params.dimension.clone().ok_or_else(|| ApiError::field("dimension", format!("required: one of {}", Dimension::NAMES)))?;
-    let dim = Dimension::parse(&dim_name)
-        .ok_or_else(|| ApiError::field("dimension", format!("`{dim_name}` is not one of: {}", Dimension::NAMES)))?;
+    let dim_name = params.dimension.clone().ok_or_else(|| {
+        ApiError::field(
+            "dimension",
+            format!("required: one of {}", Dimension::NAMES),
+        )
+    })?;
+    let dim = Dimension::parse(&dim_name).ok_or_else(|| {
+        ApiError::field(
+            "dimension",
+            format!("`{dim_name}` is not one of: {}", Dimension::NAMES),
+        )
+    })?;
     let limit = match &params.limit {
-        Some(l) => l.parse::<usize>().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| ApiError::field("limit", "must be a whole number from 1 to 10000"))?,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::field("limit", "must be a whole number from 1 to 10000"))?,
         None => 100,
     };
     let account = p.account.id;
@@ -362,7 +555,9 @@ pub async fn breakdown(state: State, p: Principal, params: web::Query<Params>) -
     let units = slice_units(&state, &p, &filter, range, false).await?;
     let rows = run(&state, move |qq| match &units {
         Some(u) => unit_breakdown(qq, account, u, dim, range, limit, &names),
-        None => qq.breakdown(account, &filter, dim, range, limit, &names).map_err(QueryError::from),
+        None => qq
+            .breakdown(account, &filter, dim, range, limit, &names)
+            .map_err(QueryError::from),
     })
     .await?;
     if q.csv {
@@ -372,7 +567,11 @@ pub async fn breakdown(state: State, p: Principal, params: web::Query<Params>) -
 }
 
 /// `GET /api/v1/live`
-pub async fn live(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn live(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let now = crate::now();
     let (viewers, bps, streams) = match SliceSet::of(&p)? {
@@ -380,7 +579,9 @@ pub async fn live(state: State, p: Principal, params: web::Query<Params>) -> Res
         Some(view) => {
             let live = state.writer.live.read();
             let (mut viewers, mut bps, mut streams) = (0u64, 0.0f64, 0usize);
-            for (id, srv) in live.iter().filter(|(id, s)| s.account == Some(p.account.id) && q.filter.server.is_none_or(|f| f == **id)) {
+            for (id, srv) in live.iter().filter(|(id, s)| {
+                s.account == Some(p.account.id) && q.filter.server.is_none_or(|f| f == **id)
+            }) {
                 if now - srv.last_report_at > 3 * srv.interval_s.max(30) as i64 {
                     continue;
                 }
@@ -401,7 +602,9 @@ pub async fn live(state: State, p: Principal, params: web::Query<Params>) -> Res
             (viewers, bps, streams)
         }
     };
-    Ok(HttpResponse::Ok().json(json!({"time": now, "viewers": viewers, "bandwidth_bps": bps, "streams_live": streams})))
+    Ok(HttpResponse::Ok().json(
+        json!({"time": now, "viewers": viewers, "bandwidth_bps": bps, "streams_live": streams}),
+    ))
 }
 
 #[derive(Serialize, Clone)]
@@ -417,7 +620,11 @@ struct StreamRow {
 }
 
 /// `GET /api/v1/streams`
-pub async fn streams(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn streams(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let re = match &params.q {
         Some(pat) if !pat.is_empty() => Some(
@@ -425,7 +632,9 @@ pub async fn streams(state: State, p: Principal, params: web::Query<Params>) -> 
                 .size_limit(1 << 20)
                 .case_insensitive(true)
                 .build()
-                .map_err(|e| ApiError::field("q", format!("not a valid regular expression: {e}")))?,
+                .map_err(|e| {
+                    ApiError::field("q", format!("not a valid regular expression: {e}"))
+                })?,
         ),
         _ => None,
     };
@@ -456,29 +665,48 @@ pub async fn streams(state: State, p: Principal, params: web::Query<Params>) -> 
         }
     }
     let range = q.range;
-    let seen = run(&state, move |qq| qq.streams_seen(account, range).map_err(QueryError::from)).await?;
+    let seen = run(&state, move |qq| {
+        qq.streams_seen(account, range).map_err(QueryError::from)
+    })
+    .await?;
     for info in seen {
-        let (Some(sid), Some(app), Some(stream)) = (info.server, info.app, info.stream) else { continue };
-        rows.entry((sid, app.clone(), stream.clone())).or_insert_with(|| StreamRow {
-            server_id: sid.to_string(),
-            server: names.get(&sid).cloned().unwrap_or_else(|| sid.to_string()),
-            app,
-            stream,
-            live: false,
-            viewers: 0,
-            ingress_kbps: None,
-            last_seen: None,
-        });
+        let (Some(sid), Some(app), Some(stream)) = (info.server, info.app, info.stream) else {
+            continue;
+        };
+        rows.entry((sid, app.clone(), stream.clone()))
+            .or_insert_with(|| StreamRow {
+                server_id: sid.to_string(),
+                server: names.get(&sid).cloned().unwrap_or_else(|| sid.to_string()),
+                app,
+                stream,
+                live: false,
+                viewers: 0,
+                ingress_kbps: None,
+                last_seen: None,
+            });
     }
     let mut out: Vec<StreamRow> = rows
         .into_values()
         .filter(|r| names.contains_key(&Id::parse(&r.server_id).unwrap_or(Id(0))))
         .filter(|r| q.filter.server.is_none_or(|s| s.to_string() == r.server_id))
         .filter(|r| q.filter.app.as_ref().is_none_or(|a| *a == r.app))
-        .filter(|r| re.as_ref().is_none_or(|re| re.is_match(&format!("{}/{}", r.app, r.stream))))
-        .filter(|r| view.as_ref().is_none_or(|v| v.allows_stream(Id::parse(&r.server_id).unwrap_or(Id(0)), &r.app, &r.stream)))
+        .filter(|r| {
+            re.as_ref()
+                .is_none_or(|re| re.is_match(&format!("{}/{}", r.app, r.stream)))
+        })
+        .filter(|r| {
+            view.as_ref().is_none_or(|v| {
+                v.allows_stream(Id::parse(&r.server_id).unwrap_or(Id(0)), &r.app, &r.stream)
+            })
+        })
         .collect();
-    out.sort_by(|a, b| b.live.cmp(&a.live).then(b.viewers.cmp(&a.viewers)).then(a.app.cmp(&b.app)).then(a.stream.cmp(&b.stream)));
+    out.sort_by(|a, b| {
+        b.live
+            .cmp(&a.live)
+            .then(b.viewers.cmp(&a.viewers))
+            .then(a.app.cmp(&b.app))
+            .then(a.stream.cmp(&b.stream))
+    });
     if q.csv {
         return export(&state, &p, "streams", &out);
     }
@@ -497,30 +725,61 @@ struct DailyRow {
 }
 
 /// `GET /api/v1/stats/daily?tz=Area/City`
-pub async fn daily(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn daily(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let view = SliceSet::of(&p)?;
     // A slice's own time zone is the default for its users' daily reports.
-    let tz_name = params.tz.clone().or_else(|| view.as_ref().map(|v| v.timezone.clone())).unwrap_or_else(|| "UTC".into());
-    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| ApiError::field("tz", format!("`{tz_name}` is not an IANA time zone such as Europe/London")))?;
+    let tz_name = params
+        .tz
+        .clone()
+        .or_else(|| view.as_ref().map(|v| v.timezone.clone()))
+        .unwrap_or_else(|| "UTC".into());
+    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
+        ApiError::field(
+            "tz",
+            format!("`{tz_name}` is not an IANA time zone such as Europe/London"),
+        )
+    })?;
     if q.range.to - q.range.from > 400 * 86_400 {
-        return Err(ApiError::field("from", "daily reports cover at most 400 days"));
+        return Err(ApiError::field(
+            "from",
+            "daily reports cover at most 400 days",
+        ));
     }
     let account = p.account.id;
     let (filter, range) = (q.filter.clone(), q.range);
     let units = slice_units(&state, &p, &filter, range, false).await?;
     let rows = run(&state, move |qq| {
         let mut rows = Vec::new();
-        let start = jiff::Timestamp::from_second(range.from).map_err(|e| QueryError::Invalid { field: "from", message: e.to_string() })?;
+        let start = jiff::Timestamp::from_second(range.from).map_err(|e| QueryError::Invalid {
+            field: "from",
+            message: e.to_string(),
+        })?;
         let mut day = start.to_zoned(tz.clone()).date();
         loop {
-            let day_start = day.to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).unwrap_or(range.to);
+            let day_start = day
+                .to_zoned(tz.clone())
+                .map(|z| z.timestamp().as_second())
+                .unwrap_or(range.to);
             if day_start >= range.to {
                 break;
             }
-            let next = day.tomorrow().map_err(|e| QueryError::Invalid { field: "to", message: e.to_string() })?;
-            let day_end = next.to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).unwrap_or(range.to);
-            let r = Range { from: day_start.max(range.from), to: day_end.min(range.to) };
+            let next = day.tomorrow().map_err(|e| QueryError::Invalid {
+                field: "to",
+                message: e.to_string(),
+            })?;
+            let day_end = next
+                .to_zoned(tz.clone())
+                .map(|z| z.timestamp().as_second())
+                .unwrap_or(range.to);
+            let r = Range {
+                from: day_start.max(range.from),
+                to: day_end.min(range.to),
+            };
             let s = match &units {
                 Some(u) => unit_summary(qq, account, u, r)?,
                 None => qq.summary(account, &filter, r)?,
@@ -546,48 +805,85 @@ pub async fn daily(state: State, p: Principal, params: web::Query<Params>) -> Re
 }
 
 /// `GET /api/v1/stats/billing`
-pub async fn billing(state: State, p: Principal, params: web::Query<Params>) -> Result<HttpResponse, ApiError> {
+pub async fn billing(
+    state: State,
+    p: Principal,
+    params: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     if q.range.to - q.range.from > 400 * 86_400 {
-        return Err(ApiError::field("from", "billing reports cover at most 400 days"));
+        return Err(ApiError::field(
+            "from",
+            "billing reports cover at most 400 days",
+        ));
     }
     let account = p.account.id;
     let (filter, range) = (q.filter.clone(), q.range);
     let units = slice_units(&state, &p, &filter, range, false).await?;
     let (points, (peak, p95)) = run(&state, move |qq| match &units {
         Some(u) => unit_billing(qq, account, u, range).map(|(pts, peak, p95)| (pts, (peak, p95))),
-        None => Ok((qq.billing_points(account, &filter, range)?, qq.bandwidth_stats(account, &filter, range)?)),
+        None => Ok((
+            qq.billing_points(account, &filter, range)?,
+            qq.bandwidth_stats(account, &filter, range)?,
+        )),
     })
     .await?;
     if q.csv {
-        let rows: Vec<PointRow> = points.iter().map(|(t, v)| PointRow { time: *t, value: *v }).collect();
+        let rows: Vec<PointRow> = points
+            .iter()
+            .map(|(t, v)| PointRow {
+                time: *t,
+                value: *v,
+            })
+            .collect();
         return export(&state, &p, "billing", &rows);
     }
-    Ok(HttpResponse::Ok().json(json!({"step": 300, "peak_bps": peak, "p95_bps": p95, "points": points})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"step": 300, "peak_bps": peak, "p95_bps": p95, "points": points})))
 }
 
 /// A metric's time series summed over several series (host and input metrics averaged over
 /// their samples), computed like `Query::timeseries` for one series.
-fn unit_timeseries(qq: &Query, account: Id, units: &[Filter], metric: Metric, step: i64, range: Range) -> Result<Vec<(i64, f64)>, QueryError> {
+fn unit_timeseries(
+    qq: &Query,
+    account: Id,
+    units: &[Filter],
+    metric: Metric,
+    step: i64,
+    range: Range,
+) -> Result<Vec<(i64, f64)>, QueryError> {
     if step < 60 || step % 60 != 0 {
-        return Err(QueryError::Invalid { field: "step", message: "step must be a multiple of 60 seconds".into() });
+        return Err(QueryError::Invalid {
+            field: "step",
+            message: "step must be a multiple of 60 seconds".into(),
+        });
     }
     let first = range.from.div_euclid(step) * step;
     let n = (range.to - first + step - 1) / step;
     if n > 20_000 {
-        return Err(QueryError::Invalid { field: "step", message: format!("{n} points requested; use a larger step (at most 20000 points)") });
+        return Err(QueryError::Invalid {
+            field: "step",
+            message: format!("{n} points requested; use a larger step (at most 20000 points)"),
+        });
     }
     if metric == Metric::UniqueViewers {
         let mut out: Vec<(i64, f64)> = (0..n).map(|i| (first + i * step, 0.0)).collect();
         for u in units {
-            for (acc, (_, v)) in out.iter_mut().zip(qq.timeseries(account, u, metric, step, range)?) {
+            for (acc, (_, v)) in out
+                .iter_mut()
+                .zip(qq.timeseries(account, u, metric, step, range)?)
+            {
                 acc.1 += v;
             }
         }
         return Ok(out);
     }
     let to = first + n * step;
-    let res = Resolution::ALL.into_iter().rev().find(|r| step % r.seconds() == 0).unwrap_or(Resolution::Minute);
+    let res = Resolution::ALL
+        .into_iter()
+        .rev()
+        .find(|r| step % r.seconds() == 0)
+        .unwrap_or(Resolution::Minute);
     let mut acc: Vec<Scalars> = vec![Scalars::default(); n as usize];
     for (bucket, s) in unit_scalars(qq, account, units, res, Range { from: first, to })? {
         if let Some(a) = acc.get_mut((bucket - first).div_euclid(step) as usize) {

@@ -33,32 +33,146 @@ pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiErro
     let commits = s.commits.load(Ordering::Relaxed).max(1);
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
     };
-    metric("tally_ingest_reports_total", "counter", "Reports accepted.", s.reports.load(Ordering::Relaxed) as f64);
-    metric("tally_ingest_viewer_records_total", "counter", "Viewer records accepted.", s.viewers.load(Ordering::Relaxed) as f64);
-    metric("tally_ingest_duplicates_total", "counter", "Duplicate reports acknowledged without counting.", s.duplicates.load(Ordering::Relaxed) as f64);
-    metric("tally_ingest_rejected_busy_total", "counter", "Reports refused with 429 because the writer was saturated.", s.rejected_busy.load(Ordering::Relaxed) as f64);
-    metric("tally_ingest_write_errors_total", "counter", "Journal or checkpoint write failures.", s.write_errors.load(Ordering::Relaxed) as f64);
-    metric("tally_ingest_queue_viewers", "gauge", "Viewer records waiting for the writer.", s.queued_viewers.load(Ordering::Relaxed) as f64);
-    metric("tally_ingest_commit_seconds_avg", "gauge", "Average group-commit duration (journal write + sync + apply).", s.commit_us_total.load(Ordering::Relaxed) as f64 / commits as f64 / 1e6);
-    metric("tally_checkpoints_total", "counter", "Checkpoints folded into storage.", s.checkpoints.load(Ordering::Relaxed) as f64);
-    metric("tally_checkpoint_seconds_last", "gauge", "Duration of the last checkpoint.", s.checkpoint_us_last.load(Ordering::Relaxed) as f64 / 1e6);
-    metric("tally_sessions_tracked", "gauge", "Viewer sessions being tracked.", s.sessions.load(Ordering::Relaxed) as f64);
-    metric("tally_storage_meta_bytes", "gauge", "Bytes on disk of the meta database.", state.meta.size_on_disk() as f64);
-    metric("tally_storage_rollup_bytes", "gauge", "Bytes on disk of all rollup partitions.", state.parts.size_on_disk() as f64);
-    metric("tally_uptime_seconds", "gauge", "Seconds since start.", state.started.elapsed().as_secs_f64());
+    metric(
+        "tally_ingest_reports_total",
+        "counter",
+        "Reports accepted.",
+        s.reports.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_ingest_viewer_records_total",
+        "counter",
+        "Viewer records accepted.",
+        s.viewers.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_ingest_duplicates_total",
+        "counter",
+        "Duplicate reports acknowledged without counting.",
+        s.duplicates.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_ingest_rejected_busy_total",
+        "counter",
+        "Reports refused with 429 because the writer was saturated.",
+        s.rejected_busy.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_ingest_write_errors_total",
+        "counter",
+        "Journal or checkpoint write failures.",
+        s.write_errors.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_ingest_queue_viewers",
+        "gauge",
+        "Viewer records waiting for the writer.",
+        s.queued_viewers.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_ingest_commit_seconds_avg",
+        "gauge",
+        "Average group-commit duration (journal write + sync + apply).",
+        s.commit_us_total.load(Ordering::Relaxed) as f64 / commits as f64 / 1e6,
+    );
+    metric(
+        "tally_checkpoints_total",
+        "counter",
+        "Checkpoints folded into storage.",
+        s.checkpoints.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_checkpoint_seconds_last",
+        "gauge",
+        "Duration of the last checkpoint.",
+        s.checkpoint_us_last.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    metric(
+        "tally_sessions_tracked",
+        "gauge",
+        "Viewer sessions being tracked.",
+        s.sessions.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_storage_meta_bytes",
+        "gauge",
+        "Bytes on disk of the meta database.",
+        state.meta.size_on_disk() as f64,
+    );
+    metric(
+        "tally_storage_rollup_bytes",
+        "gauge",
+        "Bytes on disk of all rollup partitions.",
+        state.parts.size_on_disk() as f64,
+    );
+    metric(
+        "tally_uptime_seconds",
+        "gauge",
+        "Seconds since start.",
+        state.started.elapsed().as_secs_f64(),
+    );
     let l = &state.lifecycle.stats;
-    metric("tally_retention_reclaimed_bytes_total", "counter", "Bytes given back to the file system by retention, erasure and compaction.", l.reclaimed_bytes.load(Ordering::Relaxed) as f64);
-    metric("tally_retention_runs_total", "counter", "Retention runs completed.", l.retention_runs.load(Ordering::Relaxed) as f64);
-    metric("tally_retention_last_run_timestamp_seconds", "gauge", "Unix time of the last retention run (0: none since start).", l.retention_last_run_at.load(Ordering::Relaxed) as f64);
-    metric("tally_retention_partitions_dropped_total", "counter", "Expired partitions deleted whole.", l.partitions_dropped.load(Ordering::Relaxed) as f64);
-    metric("tally_retention_partitions_compacted_total", "counter", "Partitions straddling a retention cutoff, rewritten without their expired records.", l.partitions_compacted.load(Ordering::Relaxed) as f64);
-    metric("tally_retention_records_removed_total", "counter", "Expired records removed.", l.records_removed.load(Ordering::Relaxed) as f64);
-    metric("tally_meta_compactions_total", "counter", "Rewrites of the meta database (after erasures and expiry).", l.meta_compactions.load(Ordering::Relaxed) as f64);
-    metric("tally_erasures_total", "counter", "Users and accounts erased.", l.erasures.load(Ordering::Relaxed) as f64);
-    metric("tally_backups_total", "counter", "Backup snapshots taken.", l.backups.load(Ordering::Relaxed) as f64);
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out))
+    metric(
+        "tally_retention_reclaimed_bytes_total",
+        "counter",
+        "Bytes given back to the file system by retention, erasure and compaction.",
+        l.reclaimed_bytes.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_runs_total",
+        "counter",
+        "Retention runs completed.",
+        l.retention_runs.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the last retention run (0: none since start).",
+        l.retention_last_run_at.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_partitions_dropped_total",
+        "counter",
+        "Expired partitions deleted whole.",
+        l.partitions_dropped.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_partitions_compacted_total",
+        "counter",
+        "Partitions straddling a retention cutoff, rewritten without their expired records.",
+        l.partitions_compacted.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_records_removed_total",
+        "counter",
+        "Expired records removed.",
+        l.records_removed.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_meta_compactions_total",
+        "counter",
+        "Rewrites of the meta database (after erasures and expiry).",
+        l.meta_compactions.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_erasures_total",
+        "counter",
+        "Users and accounts erased.",
+        l.erasures.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_backups_total",
+        "counter",
+        "Backup snapshots taken.",
+        l.backups.load(Ordering::Relaxed) as f64,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out))
 }
 
 /// `GET /api/v1/about`
@@ -92,39 +206,60 @@ pub fn branding_json(state: &State, req: &HttpRequest) -> serde_json::Value {
 
 /// `GET /api/v1/branding` (public)
 pub async fn branding(state: State, req: HttpRequest) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "no-cache")).json(branding_json(&state, &req))
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-cache"))
+        .json(branding_json(&state, &req))
 }
 
 /// `GET /branding.css`: the brand's colours as CSS variables (a file, so the CSP needs no inline styles).
 pub async fn branding_css(state: State, req: HttpRequest) -> HttpResponse {
     let b = branding_json(&state, &req);
-    let accent = b["accent_color"].as_str().filter(|c| is_css_color(c)).unwrap_or(super::branding::DEFAULT_ACCENT);
+    let accent = b["accent_color"]
+        .as_str()
+        .filter(|c| is_css_color(c))
+        .unwrap_or(super::branding::DEFAULT_ACCENT);
     let mut css = format!(":root{{--accent:{accent};");
-    for (field, var) in [("background_color", "--bg"), ("surface_color", "--surface"), ("text_color", "--text")] {
+    for (field, var) in [
+        ("background_color", "--bg"),
+        ("surface_color", "--surface"),
+        ("text_color", "--text"),
+    ] {
         if let Some(c) = b[field].as_str().filter(|c| is_css_color(c)) {
             css.push_str(&format!("{var}:{c};"));
         }
     }
     css.push_str("}\n");
-    HttpResponse::Ok().content_type("text/css; charset=utf-8").insert_header(("Cache-Control", "no-cache")).body(css)
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(css)
 }
 
 /// Only `#rgb`/`#rrggbb` colours reach CSS.
 pub fn is_css_color(c: &str) -> bool {
-    c.strip_prefix('#').is_some_and(|h| (h.len() == 3 || h.len() == 6) && h.chars().all(|x| x.is_ascii_hexdigit()))
+    c.strip_prefix('#')
+        .is_some_and(|h| (h.len() == 3 || h.len() == 6) && h.chars().all(|x| x.is_ascii_hexdigit()))
 }
 
 /// What the server writes into `index.html` for first paint.
 pub fn branding_head(state: &State, req: &HttpRequest) -> BrandingHead {
     let b = branding_json(state, req);
     BrandingHead {
-        title: b["product_name"].as_str().unwrap_or(super::branding::DEFAULT_PRODUCT).to_string(),
-        favicon_url: b["favicon_url"].as_str().unwrap_or("/assets/favicon.svg").to_string(),
+        title: b["product_name"]
+            .as_str()
+            .unwrap_or(super::branding::DEFAULT_PRODUCT)
+            .to_string(),
+        favicon_url: b["favicon_url"]
+            .as_str()
+            .unwrap_or("/assets/favicon.svg")
+            .to_string(),
         meta_json: b.to_string(),
     }
 }
 
 /// `GET /api/v1/openapi.json`
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(include_str!("../../../docs/openapi.json"))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("../../../docs/openapi.json"))
 }
