@@ -632,4 +632,82 @@ mod tests {
         set_overrides(&meta, Id(7), &Overrides::default()).unwrap();
         assert!(meta.setting(&account_key(Id(7))).unwrap().is_none());
     }
+
+    #[test]
+    fn activity_expires_per_account_and_the_meta_database_is_compacted() {
+        use crate::activity::Entry;
+        use crate::model::account::Account;
+        let dir = tempfile::tempdir().unwrap();
+        let meta = MetaStore::open(&dir.path().join("meta"), 1 << 20).unwrap();
+        let parts = std::sync::Arc::new(crate::store::Partitions::new(
+            dir.path().join("stats"),
+            1 << 20,
+        ));
+        let salts = std::sync::Arc::new(crate::ingest::salt::Salts::new(dir.path().join("salts")));
+        let lc = Lifecycle::new(dir.path().to_path_buf(), meta.clone(), parts, salts);
+        let now = 1_795_608_030;
+        let (short, long) = (Id(11), Id(12));
+        for id in [short, long] {
+            let a = Account {
+                id,
+                name: format!("acc-{id}"),
+                created_at: 0,
+                domains: Vec::new(),
+                processing_restricted: false,
+                timezone: "UTC".into(),
+                limits: Default::default(),
+            };
+            meta.put_account(&a).unwrap();
+        }
+        set_overrides(
+            &meta,
+            short,
+            &Overrides {
+                activity_days: Some(10),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let entry = |t: i64, who: &str| Entry {
+            time: t,
+            actor: who.into(),
+            action: "login".into(),
+            target: String::new(),
+            ip: None,
+            country: None,
+        };
+        meta.append_activity(
+            short,
+            &entry(now - 20 * 86_400, "gone-after-10-days@example.org"),
+        )
+        .unwrap();
+        meta.append_activity(short, &entry(now - 86_400, "recent@example.org"))
+            .unwrap();
+        meta.append_activity(long, &entry(now - 20 * 86_400, "kept-365-days@example.org"))
+            .unwrap();
+        meta.append_activity(
+            INSTANCE,
+            &entry(now - 400 * 86_400, "instance-old@example.org"),
+        )
+        .unwrap();
+        meta.flush().unwrap();
+        let mut rep = run(&lc, now, false);
+        assert!(rep.errors.is_empty(), "{:?}", rep.errors);
+        assert_eq!(rep.class(DataClass::Activity).records, 2);
+        assert!(rep.meta_compacted);
+        assert_eq!(meta.activity_of(short).unwrap().len(), 1);
+        assert_eq!(meta.activity_of(long).unwrap().len(), 1);
+        assert!(meta.activity_of(INSTANCE).unwrap().is_empty());
+        let mut raw = Vec::new();
+        for e in std::fs::read_dir(dir.path().join("meta"))
+            .unwrap()
+            .flatten()
+        {
+            if e.path().is_file() {
+                raw.extend(std::fs::read(e.path()).unwrap());
+            }
+        }
+        assert!(!raw.windows(22).any(|w| w == b"gone-after-10-days@exa"));
+        assert!(raw.windows(18).any(|w| w == b"recent@example.org"));
+    }
 }
