@@ -150,7 +150,10 @@ pub async fn erase_account(
                 format!("{} (erased)", s.id),
             ));
         }
-        out.bytes += lc.parts.drop_account(account)?;
+        let freed = lc.parts.drop_account(account)?;
+        // Counted here; the meta compaction below counts its own share.
+        lc.stats.reclaimed(freed);
+        out.bytes += freed;
         lc.salts.destroy_account(account)?;
         for u in lc
             .meta
@@ -178,7 +181,6 @@ pub async fn erase_account(
         lc.meta.flush()?;
         out.bytes += lc.compact_meta(now)?.reclaimed();
         lc.stats.erasures.fetch_add(1, Ordering::Relaxed);
-        lc.stats.reclaimed(out.bytes);
         tracing::info!(event = "account_erased", account = %account, "account erased");
         Ok(out)
     })
@@ -222,7 +224,6 @@ pub async fn erase_user(lc: Arc<Lifecycle>, user: User, now: i64) -> Result<Eras
         lc.meta.flush()?;
         let bytes = lc.compact_meta(now)?.reclaimed();
         lc.stats.erasures.fetch_add(1, Ordering::Relaxed);
-        lc.stats.reclaimed(bytes);
         tracing::info!(event = "user_erased", user = %user.id, "user erased");
         Ok(Erased {
             users: 1,

@@ -20,6 +20,7 @@ pub mod retention;
 mod tar;
 mod zip;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use crate::ingest::salt::Salts;
+use crate::store::partitions::PartitionId;
 use crate::store::{MetaStore, Partitions};
 
 /// Counters exported on `/metrics`.
@@ -65,6 +67,9 @@ pub struct Lifecycle {
     pub stats: LifecycleStats,
     /// Held by a retention run, an erasure, or a backup while it copies.
     pub exclusive: Mutex<()>,
+    /// Straddling partitions already trimmed to a cutoff (cutoffs move once a day, so the hourly
+    /// runs in between need not scan them again).
+    pub trimmed: Mutex<HashMap<PartitionId, i64>>,
 }
 
 impl Lifecycle {
@@ -82,6 +87,7 @@ impl Lifecycle {
             salts,
             stats: LifecycleStats::default(),
             exclusive: Mutex::new(()),
+            trimmed: Mutex::new(HashMap::new()),
         }
     }
 

@@ -477,10 +477,16 @@ fn trim_straddling(
     dry_run: bool,
     rep: &mut ClassReport,
 ) -> Result<(), StoreError> {
+    if !dry_run && lc.trimmed.lock().get(pid) == Some(&cutoff) {
+        return Ok(());
+    }
     let Some(expired) = lc.parts.expired(pid, cutoff)? else {
         return Ok(());
     };
     if expired.records == 0 && !expired.pending {
+        if !dry_run {
+            lc.trimmed.lock().insert(*pid, cutoff);
+        }
         return Ok(());
     }
     if dry_run {
@@ -494,6 +500,10 @@ fn trim_straddling(
         rep.records += removed as u64;
         rep.bytes += c.reclaimed();
     }
+    let mut trimmed = lc.trimmed.lock();
+    // Forget partitions that have since expired whole, so the map stays small.
+    trimmed.retain(|p, c| p.end() > *c);
+    trimmed.insert(*pid, cutoff);
     Ok(())
 }
 

@@ -571,6 +571,9 @@ impl Partitions {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Arc::strong_count(&slot.part) > 1 {
                 if Instant::now() >= deadline {
+                    // Give the handle back, so nobody opens the directory a second time while
+                    // its holder still uses it.
+                    self.open.lock().insert(*id, slot);
                     return Err(StoreError::InUse(self.dir(id).display().to_string()));
                 }
                 std::thread::sleep(Duration::from_millis(10));
