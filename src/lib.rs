@@ -26,6 +26,7 @@ pub mod model;
 pub mod ops;
 pub mod query;
 pub mod store;
+pub mod tls;
 pub mod totp;
 
 use std::process::ExitCode;

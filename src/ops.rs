@@ -87,6 +87,17 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         &secret,
     ));
     ensure_first_admin(&meta, &config).await?;
+    let tls = crate::tls::Tls::from_mode(&config.tls, &data).context("TLS cannot be set up")?;
+    if let Some(tls) = &tls {
+        // Customer domains of the accounts get their certificates like the configured ones.
+        if tls.mode() == "acme" {
+            for domain in meta.accounts()?.iter().flat_map(|a| a.domains.iter()) {
+                if let Err(e) = tls.add_domain(domain) {
+                    tracing::warn!(domain = %domain, error = %e, "account domain skipped for TLS");
+                }
+            }
+        }
+    }
     let listener = TcpListener::bind(config.listen).with_context(|| {
         format!(
             "cannot listen on {} (is another program using it? choose another with --listen)",
@@ -115,13 +126,36 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(2, 8);
-    let server = crate::http::serve_plain(listener, state.clone(), workers)?;
+    let server = match &tls {
+        None => crate::http::serve_plain(listener, state.clone(), workers)?,
+        Some(tls) => {
+            let https = TcpListener::bind(config.tls_listen).with_context(|| {
+                format!(
+                    "cannot listen on {} for HTTPS (is another program using it? choose \
+                     another with --tls-listen)",
+                    config.tls_listen
+                )
+            })?;
+            let https_local = https.local_addr()?;
+            tls.start();
+            tracing::info!(
+                url = %format!("https://{https_local}"),
+                redirect_url = %format!("http://{local}"),
+                tls = %tls.mode(),
+                data_dir = %data.display(),
+                "tally listening"
+            );
+            crate::http::serve_tls(https, listener, state.clone(), tls.clone(), workers)?
+        }
+    };
     let handle = server.handle();
     let scheduler = crate::jobs::start(state.clone(), salts).await?;
     let admin_socket = crate::adminsock::serve(&data, meta.clone(), geo.clone())
         .await
         .with_context(|| format!("cannot create the admin socket in {}", data.display()))?;
-    tracing::info!(url = %format!("http://{local}"), data_dir = %data.display(), "tally listening");
+    if tls.is_none() {
+        tracing::info!(url = %format!("http://{local}"), data_dir = %data.display(), "tally listening");
+    }
     let server_task = actix_web::rt::spawn(server);
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and writing a checkpoint");
@@ -408,6 +442,17 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
         }
         Err(e) => report(false, "GeoIP", e.to_string()),
     }
+    for (what, path) in [
+        ("GeoIP City", &config.geoip_city),
+        ("GeoIP ASN", &config.geoip_asn),
+    ] {
+        if let Some(path) = path {
+            match describe_mmdb(path, crate::now()) {
+                Ok(detail) => report(true, what, detail),
+                Err(detail) => report(false, what, detail),
+            }
+        }
+    }
     let probe = if data.exists() {
         data.as_path()
     } else {
@@ -427,19 +472,9 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
         "clock",
         format!("{}", jiff::Timestamp::now()),
     );
-    report(
-        true,
-        "TLS",
-        match &config.tls {
-            crate::config::TlsMode::Off => "off (plain HTTP)".into(),
-            crate::config::TlsMode::Manual { cert, .. } => {
-                format!("manual certificate {}", cert.display())
-            }
-            crate::config::TlsMode::Acme { domains, .. } => {
-                format!("ACME for {}", domains.join(", "))
-            }
-        },
-    );
+    for item in crate::tls::check(&config.tls, data, now) {
+        report(item.ok, &item.what, item.detail);
+    }
     if problems > 0 {
         bail!("{problems} problem(s) found");
     }
@@ -652,4 +687,26 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         args.data_dir.display()
     );
     Ok(())
+}
+
+/// Type, build date and age of a MaxMind DB file, or why it cannot be read.
+fn describe_mmdb(path: &Path, now: i64) -> Result<String, String> {
+    let reader =
+        maxminddb::Reader::open_readfile(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = reader.metadata();
+    let built = i64::try_from(meta.build_epoch).unwrap_or(i64::MAX);
+    let date = jiff::Timestamp::from_second(built)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let age_days = (now - built).div_euclid(86_400);
+    let advice = if age_days > 60 {
+        "; consider updating it"
+    } else {
+        ""
+    };
+    Ok(format!(
+        "{} is {}, built {date} ({age_days} days ago{advice})",
+        path.display(),
+        meta.database_type
+    ))
 }

@@ -47,7 +47,7 @@ pub type State = web::Data<AppState>;
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(api::system::healthz))
-        .route("/metrics", web::get().to(api::system::metrics))
+        .route("/metrics", web::get().to(metrics_with_tls))
         .route("/branding.css", web::get().to(api::system::branding_css))
         .route(
             "/branding/{owner}/{kind}",
@@ -61,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/setup", web::post().to(auth::setup))
                 .route("/me", web::get().to(auth::me))
                 .route("/about", web::get().to(api::system::about))
+                .route("/tls", web::get().to(tls_status))
                 .route("/branding", web::get().to(api::system::branding))
                 .route("/branding", web::put().to(api::branding::update))
                 .route("/branding/settings", web::get().to(api::branding::settings))
@@ -227,4 +228,143 @@ pub fn serve_plain(listener: TcpListener, state: State, workers: usize) -> std::
     .disable_signals()
     .listen(listener)?
     .run())
+}
+
+/// Starts HTTPS on `https` and, on `plain`, a listener that answers ACME HTTP-01 challenges and
+/// sends everything else to HTTPS with a 308 (which keeps the method and body, so agents
+/// posting to the old URL still work). Both listeners share one app and one shutdown.
+pub fn serve_tls(
+    https: TcpListener,
+    plain: TcpListener,
+    state: State,
+    tls: crate::tls::Tls,
+    workers: usize,
+) -> std::io::Result<Server> {
+    let https_port = HttpsPort(https.local_addr()?.port());
+    let server_config = tls.server_config();
+    let tls = web::Data::new(tls);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(tls.clone())
+            .app_data(web::Data::new(https_port))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                crate::error::ApiError::bad("invalid_path", err.to_string()).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                crate::error::ApiError::bad("invalid_query", err.to_string()).into()
+            }))
+            .wrap(security_headers(false))
+            .wrap(Compress::default())
+            .wrap(actix_web::middleware::from_fn(tls_gate))
+            .configure(configure)
+    })
+    .workers(workers)
+    .client_request_timeout(Duration::from_secs(10))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .tls_handshake_timeout(Duration::from_secs(10))
+    .shutdown_timeout(10)
+    .disable_signals()
+    .listen_rustls_0_23(https, server_config)?
+    .listen(plain)?
+    .run())
+}
+
+/// Port of the HTTPS listener, for redirects.
+#[derive(Debug, Clone, Copy)]
+struct HttpsPort(u16);
+
+/// HTTPS requests pass (and get HSTS); plain ones get an HTTP-01 answer or a redirect.
+async fn tls_gate(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.app_config().secure() {
+        let mut res = next.call(req).await?;
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+        return Ok(res.map_into_left_body());
+    }
+    let response = plain_http_response(req.request());
+    Ok(req.into_response(response).map_into_right_body())
+}
+
+fn plain_http_response(req: &HttpRequest) -> HttpResponse {
+    const CHALLENGE: &str = "/.well-known/acme-challenge/";
+    if let Some(token) = req.path().strip_prefix(CHALLENGE) {
+        let key_auth = req
+            .app_data::<web::Data<crate::tls::Tls>>()
+            .and_then(|tls| tls.http01_key_auth(token));
+        return match key_auth {
+            Some(key_auth) => HttpResponse::Ok()
+                .content_type("application/octet-stream")
+                .body(key_auth),
+            None => HttpResponse::NotFound().finish(),
+        };
+    }
+    // The Host header names the site the client asked for (panel or customer domain); only
+    // hostname characters are accepted so the redirect cannot be bent into something else.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| match h.rsplit_once(':') {
+            // `name:port` or `[v6]:port`, but not a bare `[v6]`
+            Some((name, port))
+                if port.bytes().all(|b| b.is_ascii_digit())
+                    && (name.starts_with('[') || !name.contains(':')) =>
+            {
+                name
+            }
+            _ => h,
+        })
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
+                })
+        });
+    let Some(host) = host else {
+        return HttpResponse::BadRequest().body("this address serves HTTPS; send a Host header\n");
+    };
+    let port = match req.app_data::<web::Data<HttpsPort>>().map(|p| p.0) {
+        Some(443) | None => String::new(),
+        Some(p) => format!(":{p}"),
+    };
+    let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, format!("https://{host}{port}{path}")))
+        .finish()
+}
+
+/// `GET /api/v1/tls` (operator): certificates, expiry and the last ACME error.
+async fn tls_status(
+    tls: Option<web::Data<crate::tls::Tls>>,
+    p: auth::Principal,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    p.require_operator()?;
+    let status = match tls {
+        Some(tls) => tls.status(crate::now()),
+        None => crate::tls::TlsStatus::off(),
+    };
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// `GET /metrics`, with the certificate expiry appended when TLS is on.
+async fn metrics_with_tls(
+    state: State,
+    tls: Option<web::Data<crate::tls::Tls>>,
+    p: auth::Principal,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    let resp = api::system::metrics(state, p).await?;
+    let Some(tls) = tls else { return Ok(resp) };
+    let (head, body) = resp.into_parts();
+    let body = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| crate::error::ApiError::internal(anyhow::anyhow!("metrics body: {e}")))?;
+    let mut text = String::from_utf8_lossy(&body).into_owned();
+    tls.write_metrics(&mut text, crate::now());
+    Ok(head.set_body(text).map_into_boxed_body())
 }

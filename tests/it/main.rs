@@ -9,5 +9,8 @@ mod accounts;
 mod agent;
 mod core;
 mod faults;
+mod install;
 mod isolation;
 mod lifecycle;
+mod tls;
+mod upgrade;

@@ -251,7 +251,7 @@ pub fn branding_head(state: &State, req: &HttpRequest) -> BrandingHead {
             .to_string(),
         favicon_url: b["favicon_url"]
             .as_str()
-            .unwrap_or("/assets/favicon.svg")
+            .unwrap_or("/favicon.svg")
             .to_string(),
         meta_json: b.to_string(),
     }

@@ -1,0 +1,85 @@
+// One typed function per API call the panel makes.
+import { get, request, type Query } from './client';
+import type {
+  About,
+  Billing,
+  Breakdown,
+  Daily,
+  Dimension,
+  Live,
+  LoginResponse,
+  Me,
+  Metric,
+  NewServer,
+  PrivacyNotice,
+  Scope,
+  Server,
+  StreamRow,
+  Summary,
+  TimeSeries,
+} from './types';
+import type { Bounds } from '../time/range';
+
+const range = (b: Bounds, scope: Scope = {}): Query => ({ from: b.from, to: b.to, ...scope });
+
+export const login = (email: string, password: string) =>
+  request<LoginResponse>('POST', '/auth/login', { body: { email, password }, session: false });
+export const logout = () => request<void>('POST', '/auth/logout', { session: false });
+export const fetchMe = (signal?: AbortSignal) =>
+  request<Me>('GET', '/me', { signal, session: false });
+export const fetchAbout = (signal?: AbortSignal) => get<About>('/about', {}, signal);
+export const fetchPrivacyNotice = (signal?: AbortSignal) =>
+  request<PrivacyNotice>('GET', '/privacy-notice', { signal, session: false });
+
+export const fetchServers = (signal?: AbortSignal) => get<Server[]>('/servers', {}, signal);
+export const createServer = (name: string) => request<NewServer>('POST', '/servers', { body: { name } });
+export const deleteServer = (id: string) => request<void>('DELETE', `/servers/${encodeURIComponent(id)}`);
+
+export const fetchLive = (scope: Scope = {}, signal?: AbortSignal) => get<Live>('/live', { ...scope }, signal);
+export const fetchStreams = (b: Bounds, q: string, signal?: AbortSignal) =>
+  get<StreamRow[]>('/streams', { ...range(b), q }, signal);
+
+export const fetchSummary = (b: Bounds, scope: Scope = {}, signal?: AbortSignal) =>
+  get<Summary>('/stats/summary', range(b, scope), signal);
+
+export const timeseriesQuery = (metric: Metric, step: number, b: Bounds, scope: Scope = {}): Query => ({
+  metric,
+  step,
+  ...range(b, scope),
+});
+export const fetchTimeseries = (
+  metric: Metric,
+  step: number,
+  b: Bounds,
+  scope: Scope = {},
+  signal?: AbortSignal,
+) => get<TimeSeries>('/stats/timeseries', timeseriesQuery(metric, step, b, scope), signal);
+
+export const breakdownQuery = (dimension: Dimension, b: Bounds, scope: Scope = {}, limit?: number): Query => ({
+  dimension,
+  limit,
+  ...range(b, scope),
+});
+export const fetchBreakdown = (
+  dimension: Dimension,
+  b: Bounds,
+  scope: Scope = {},
+  limit?: number,
+  signal?: AbortSignal,
+) => get<Breakdown>('/stats/breakdown', breakdownQuery(dimension, b, scope, limit), signal);
+
+export const dailyQuery = (b: Bounds, tz: string): Query => ({ ...range(b), tz });
+export const fetchDaily = (b: Bounds, tz: string, signal?: AbortSignal) =>
+  get<Daily>('/stats/daily', dailyQuery(b, tz), signal);
+export const fetchBilling = (b: Bounds, signal?: AbortSignal) =>
+  get<Billing>('/stats/billing', range(b), signal);
+
+/** Status of an endpoint, for showing navigation to screens the server supports. */
+export async function probe(path: string): Promise<boolean> {
+  try {
+    const res = await fetch(`/api/v1${path}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

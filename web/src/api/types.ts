@@ -1,0 +1,153 @@
+// Shapes of the JSON API (/api/v1), as the server sends them.
+import type { Instant } from '../time/instant';
+
+export type Role = 'owner' | 'admin' | 'viewer' | 'billing';
+
+export interface Me {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  operator: boolean;
+  account: { id: string; name: string };
+}
+
+export interface LoginResponse {
+  token: string;
+  user?: Me;
+}
+
+export type ServerStatus = 'online' | 'late' | 'offline' | 'never';
+
+export interface Server {
+  id: string;
+  name: string;
+  software: string | null;
+  version: string | null;
+  created_at: Instant | null;
+  last_report_at: Instant | null;
+  status: ServerStatus;
+  cpu_pct: number | null;
+  ram_used_bytes: number | null;
+  ram_total_bytes: number | null;
+  net_in_bps: number | null;
+  net_out_bps: number | null;
+  viewers: number | null;
+}
+
+export interface NewServer {
+  id: string;
+  name: string;
+  ingest_token: string;
+}
+
+export interface Live {
+  time: Instant;
+  viewers: number;
+  bandwidth_bps: number;
+  streams_live: number;
+}
+
+export interface StreamRow {
+  server_id: string;
+  server: string;
+  app: string;
+  stream: string;
+  live: boolean;
+  viewers: number;
+  ingress_kbps: number | null;
+  last_seen: Instant | null;
+}
+
+export interface Summary {
+  views: number;
+  unique_viewers: number;
+  peak_viewers: number;
+  bytes_out: number;
+  bytes_in: number;
+  view_time_s: number;
+  peak_bandwidth_bps: number;
+  p95_bandwidth_bps: number;
+}
+
+export type Metric =
+  | 'viewers'
+  | 'views'
+  | 'bandwidth'
+  | 'bytes_out'
+  | 'view_time'
+  | 'unique_viewers'
+  | 'cpu'
+  | 'ram';
+
+export type Point = [number, number | null];
+
+export interface TimeSeries {
+  metric: Metric;
+  step: number;
+  points: Point[];
+}
+
+export type Dimension =
+  | 'country'
+  | 'region'
+  | 'city'
+  | 'asn'
+  | 'protocol'
+  | 'player'
+  | 'device'
+  | 'duration'
+  | 'server'
+  | 'app'
+  | 'stream';
+
+export interface BreakdownRow {
+  key: string;
+  label: string;
+  views: number;
+  viewers: number;
+  bytes_out: number;
+  view_time_s: number;
+}
+
+export interface Breakdown {
+  dimension: Dimension;
+  rows: BreakdownRow[];
+}
+
+export interface DailyRow {
+  date: string;
+  views: number;
+  unique_viewers: number;
+  peak_viewers: number;
+  bytes_out: number;
+  view_time_s: number;
+}
+
+export interface Daily {
+  rows: DailyRow[];
+}
+
+export interface Billing {
+  step: number;
+  peak_bps: number;
+  p95_bps: number;
+  points: Point[];
+}
+
+export interface About {
+  version: string;
+  /** `{sources: [{kind, source, attribution}]}`; older shapes are read too (see useAbout). */
+  geoip: unknown;
+}
+
+export interface PrivacyNotice {
+  markdown: string;
+}
+
+/** Narrows statistics to one server, app or stream. */
+export interface Scope {
+  server?: string;
+  app?: string;
+  stream?: string;
+}

@@ -1,0 +1,44 @@
+// The navigation, in one list. Administration screens (accounts, users, tokens, branding,
+// retention, activity, alerts) get their entry here when their screen is written: an entry with
+// a `probe` is shown only once that API answers 200 for the signed-in user, so a server without
+// the feature, or a role without access, never shows a dead link.
+import type { ComponentType } from 'preact';
+import type { Me, Role } from '../api/types';
+import type { IconName } from '../components/Icon';
+import type { MessageKey } from '../i18n';
+
+export interface NavEntry {
+  href: string;
+  label: MessageKey;
+  icon: IconName;
+  /** GET path under /api/v1 that must answer 200 for the entry to show. */
+  probe?: string | ((me: Me) => string);
+  /** Roles that see the entry; all when absent. */
+  roles?: Role[];
+  operatorOnly?: boolean;
+  /** The screen; entries without one are not shown yet. */
+  screen?: () => Promise<ComponentType>;
+}
+
+export const MAIN_NAV: NavEntry[] = [
+  { href: '/', label: 'nav.overview', icon: 'overview' },
+  { href: '/servers', label: 'nav.servers', icon: 'servers', roles: ['owner', 'admin', 'viewer'] },
+  { href: '/streams', label: 'nav.streams', icon: 'streams', roles: ['owner', 'admin', 'viewer'] },
+  { href: '/reports', label: 'nav.reports', icon: 'reports' },
+];
+
+export const ADMIN_NAV: NavEntry[] = [
+  { href: '/accounts', label: 'nav.accounts', icon: 'accounts', probe: '/accounts', operatorOnly: true },
+  {
+    href: '/users',
+    label: 'nav.users',
+    icon: 'users',
+    probe: (me) => `/accounts/${encodeURIComponent(me.account.id)}/users`,
+    roles: ['owner', 'admin'],
+  },
+  { href: '/tokens', label: 'nav.tokens', icon: 'tokens', probe: '/tokens' },
+  { href: '/settings/branding', label: 'nav.branding', icon: 'branding', probe: '/branding/settings', roles: ['owner', 'admin'] },
+  { href: '/settings/retention', label: 'nav.retention', icon: 'retention', probe: '/settings/retention', roles: ['owner', 'admin'] },
+  { href: '/activity', label: 'nav.activity', icon: 'activity', probe: '/activity', roles: ['owner', 'admin'] },
+  { href: '/alerts', label: 'nav.alerts', icon: 'alerts', probe: '/alerts', roles: ['owner', 'admin'] },
+];
