@@ -93,7 +93,7 @@ impl Enriched {
 }
 
 const SHARDS: usize = 16;
-const SHARD_CAP: usize = 64 * 1024;
+const SHARD_CAP: usize = 8 * 1024;
 
 /// Per-session cache of resolved dimensions, so GeoIP and user-agent parsing run once per
 /// session rather than once per report. Keyed by the session hash, never by IP.

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use clap::CommandFactory;
 
-use crate::support::bin;
+use crate::support::{bin, fixtures};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
