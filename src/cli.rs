@@ -47,7 +47,10 @@ echo 'long passphrase' | tally user add --email ops@example.com --role viewer --
     #[command(after_help = "Example:\n  tally check --data-dir /var/lib/tally && echo healthy")]
     Check(ServeArgs),
     /// Delete expired data now (or show what would go), on a stopped data dir or through a running panel
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  tally retention run --dry-run --data-dir /var/lib/tally"
+    )]
     Retention(RetentionCommand),
     /// Download a consistent snapshot of a running panel into a file
     #[command(

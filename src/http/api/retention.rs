@@ -246,8 +246,10 @@ pub async fn preview(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let scope = parse_scope(&q)?;
-    if scope == Scope::Instance {
-        p.require_operator()?;
+    // A preview scans the account's partitions: for those who may change the settings.
+    match scope {
+        Scope::Instance => p.require_operator()?,
+        Scope::Account => p.require_write()?,
     }
     let b: RetentionBody = parse_json(&body)?;
     let days = apply(&state, &p, scope, &b)?;
