@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use super::Lifecycle;
 use super::tar::{TarWriter, read_entries};
 use crate::store::partitions::Class;
-use crate::store::{MetaStore, StoreError, copy_db, io_error, open_db, remove_tree};
+use crate::store::{MetaStore, StoreError, io_error, remove_tree};
 
 /// Name of the archive format in the manifest.
 pub const FORMAT: &str = "tally-backup";
@@ -160,10 +160,7 @@ pub fn stage(lc: &Lifecycle, gate: &RwLock<()>, now: i64) -> Result<Staged, Back
             }
         }
         let meta_dir = dir.join("meta");
-        lc.meta.exclusive(|db| {
-            let fresh = open_db(&meta_dir, 4 << 20)?;
-            copy_db(db.sled(), &fresh, |_, _| true)
-        })?;
+        lc.meta.copy_to(&meta_dir)?;
     }
     list_files(&dir, &dir, &mut staged.files)?;
     lc.stats.backups.fetch_add(1, Ordering::Relaxed);

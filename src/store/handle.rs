@@ -188,17 +188,15 @@ impl MetaStore {
             .map_or(0, MetaDb::size_on_disk)
     }
 
-    /// Runs `f` while every other call waits: `f` sees one consistent state of every tree (the
-    /// backup copies the database this way).
-    pub fn exclusive<T>(
-        &self,
-        f: impl FnOnce(&MetaDb) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    /// Copies every record into a fresh database at `dest` while every other call waits, so
+    /// the copy is one consistent state of all trees (backups). Returns the records copied.
+    pub fn copy_to(&self, dest: &Path) -> Result<u64, StoreError> {
         let guard = self.shared.db.write();
-        match guard.as_ref() {
-            Some(db) => f(db),
-            None => Err(unavailable()),
-        }
+        let Some(db) = guard.as_ref() else {
+            return Err(unavailable());
+        };
+        let fresh = open_db(dest, 4 << 20)?;
+        copy_db(db.sled(), &fresh, |_, _| true)
     }
 
     /// Rewrites the database with only its live records and swaps the copy in, so that removed
