@@ -46,11 +46,74 @@ echo 'long passphrase' | tally user add --email ops@example.com --role viewer --
     /// Check configuration, data directory, GeoIP files and storage; exit code 0 when healthy
     #[command(after_help = "Example:\n  tally check --data-dir /var/lib/tally && echo healthy")]
     Check(ServeArgs),
+    /// Delete expired data now (or show what would go), on a stopped data dir or through a running panel
+    #[command(
+        subcommand,
+        after_help = "Example:\n  tally retention run --dry-run --data-dir /var/lib/tally"
+    )]
+    Retention(RetentionCommand),
+    /// Download a consistent snapshot of a running panel into a file
+    #[command(
+        after_help = "Example:\n  tally backup --url https://panel.example.com --token \"$TALLY_TOKEN\" --out /backups/tally-$(date +%F).tar"
+    )]
+    Backup(BackupArgs),
+    /// Restore a backup file into a new (or empty) data directory; the panel must be stopped
+    #[command(
+        after_help = "Example:\n  tally restore /backups/tally-2026-11-25.tar --data-dir /var/lib/tally-restored"
+    )]
+    Restore(RestoreArgs),
     /// Load-test a panel with realistic reports and print throughput, latency and memory
     #[command(
         after_help = "Examples:\n  tally bench ingest                      # starts its own panel in a temp dir\n  tally bench ingest --duration 60 --rate 100000\n  tally bench query"
     )]
     Bench(crate::bench::BenchArgs),
+}
+
+/// `tally retention …`
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete what is past its retention period (whole partitions; the straddling one is compacted)
+    #[command(
+        after_help = "Examples:\n  tally retention run --dry-run --data-dir /var/lib/tally     # panel stopped\n  tally retention run --url http://127.0.0.1:8080 --token \"$TALLY_TOKEN\"   # panel running"
+    )]
+    Run {
+        /// Only report what would be deleted
+        #[arg(long)]
+        dry_run: bool,
+        /// Data directory of a stopped panel
+        #[arg(long, env = "TALLY_DATA_DIR", default_value = "tally-data")]
+        data_dir: PathBuf,
+        /// Base URL of a running panel (then --token is needed and --data-dir is ignored)
+        #[arg(long, env = "TALLY_URL")]
+        url: Option<String>,
+        /// Operator's admin-scoped API token
+        #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+}
+
+/// `tally backup`
+#[derive(clap::Args, Debug)]
+pub struct BackupArgs {
+    /// Base URL of the running panel
+    #[arg(long, env = "TALLY_URL")]
+    pub url: String,
+    /// Operator's admin-scoped API token
+    #[arg(long, env = "TALLY_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Where to write the archive (a `.sha256` file is written beside it)
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `tally restore`
+#[derive(clap::Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup archive
+    pub file: PathBuf,
+    /// New or empty data directory to restore into
+    #[arg(long)]
+    pub data_dir: PathBuf,
 }
 
 /// `tally user …`

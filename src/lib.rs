@@ -21,6 +21,7 @@ pub mod http;
 pub mod ingest;
 
 pub mod jobs;
+pub mod lifecycle;
 pub mod model;
 pub mod ops;
 pub mod query;
@@ -45,6 +46,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Agent(args)) => run_agent(args, &cli.serve),
         Some(Command::User(cmd)) => ops::user(cmd),
         Some(Command::Check(args)) => ops::check(args),
+        Some(Command::Retention(cmd)) => ops::retention(cmd),
+        Some(Command::Backup(args)) => ops::backup(args),
+        Some(Command::Restore(args)) => ops::restore(args),
         Some(Command::Bench(args)) => bench::run(args),
     };
     match result {

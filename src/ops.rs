@@ -1,4 +1,5 @@
-//! Operator entry points: `serve` (start-up and shutdown of the panel), `user …`, `check`.
+//! Operator entry points: `serve` (start-up and shutdown of the panel), `user …`, `check`,
+//! `retention run`, `backup`, `restore`.
 //! Start-up errors say what failed and what to do; they are reported before anything listens.
 
 use std::net::TcpListener;
@@ -10,15 +11,15 @@ use actix_web::web;
 use anyhow::{Context, bail};
 
 use crate::adminsock::Request as AdminRequest;
-use crate::cli::UserCommand;
+use crate::cli::{BackupArgs, RestoreArgs, RetentionCommand, UserCommand};
 use crate::config::{Config, ServeArgs};
 use crate::geoip::{GeoIp, GeoIpConfig};
 use crate::http::AppState;
 use crate::ingest::dict::DimDict;
 use crate::ingest::enrich::Enricher;
-use crate::ingest::salt::Salts;
 use crate::ingest::useragent::UserAgents;
 use crate::ingest::writer::{self, WriterConfig};
+use crate::lifecycle::{Lifecycle, backup as backups, retention as retentions};
 use crate::store::{MetaStore, Partitions};
 
 /// Creates the data directory with owner-and-group-only permissions.
@@ -55,14 +56,17 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
     );
     let ua = Arc::new(UserAgents::new().map_err(|e| anyhow::anyhow!("user-agent parser: {e}"))?);
     let dict = Arc::new(DimDict::from_entries(meta.dims()?));
-    let salts = Arc::new(Salts::new(data.join("salts")));
-    let today = crate::now().div_euclid(86_400) * 86_400;
-    salts.destroy_before(today)?;
+    let salts = Arc::new(crate::lifecycle::salts_for(&data, &meta));
+    salts.destroy_closed(crate::now())?;
+    crate::lifecycle::backup::remove_stale_staging(&data);
     // Many partitions can be open at once; each gets a small slice of the cache budget.
     let parts = Arc::new(Partitions::new(
         data.join("stats"),
         (config.cache_bytes / 8).max(1 << 20),
     ));
+    parts
+        .recover()
+        .context("cannot finish an interrupted compaction")?;
     let (writer, writer_thread) = writer::start(
         WriterConfig {
             data_dir: data.clone(),
@@ -112,6 +116,12 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         throttle: Default::default(),
         started: Instant::now(),
         metrics: Default::default(),
+        lifecycle: Arc::new(Lifecycle::new(
+            data.clone(),
+            meta.clone(),
+            parts.clone(),
+            salts.clone(),
+        )),
     });
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -468,6 +478,214 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
     if problems > 0 {
         bail!("{problems} problem(s) found");
     }
+    Ok(())
+}
+
+fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(None)
+        .build()
+        .new_agent()
+}
+
+/// The error message of a JSON API error response, or the body.
+fn api_error_text(status: u16, body: &str) -> String {
+    let msg = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| body.chars().take(300).collect());
+    format!("the panel answered {status}: {msg}")
+}
+
+/// `tally retention run`
+pub fn retention(cmd: RetentionCommand) -> anyhow::Result<()> {
+    let RetentionCommand::Run {
+        dry_run,
+        data_dir,
+        url,
+        token,
+    } = cmd;
+    let report: serde_json::Value = match url {
+        Some(url) => {
+            let token = token
+                .context("--token (an operator's admin-scoped API token) is needed with --url")?;
+            let endpoint = format!(
+                "{}/api/v1/admin/retention/run?dry_run={dry_run}",
+                url.trim_end_matches('/')
+            );
+            let mut resp = http_agent()
+                .post(&endpoint)
+                .header("Authorization", format!("Bearer {token}"))
+                .send_empty()
+                .with_context(|| format!("cannot reach {url}"))?;
+            let status = resp.status().as_u16();
+            let body = resp
+                .body_mut()
+                .read_to_string()
+                .context("cannot read the panel's answer")?;
+            if status != 200 {
+                bail!(api_error_text(status, &body));
+            }
+            serde_json::from_str(&body).context("the panel's answer is not JSON")?
+        }
+        None => {
+            if !data_dir.join("meta").exists() {
+                bail!(
+                    "{} holds no Tally data; pass --data-dir (or TALLY_DATA_DIR) of your instance",
+                    data_dir.display()
+                );
+            }
+            let meta = match MetaStore::open(&data_dir.join("meta"), 8 << 20) {
+                Err(crate::store::StoreError::Locked(_)) => bail!(
+                    "{} is in use by a running tally; run retention through it instead:\n  tally retention run --url http://ADDRESS --token TOKEN",
+                    data_dir.display()
+                ),
+                other => other?,
+            };
+            let parts = Arc::new(Partitions::new(data_dir.join("stats"), 8 << 20));
+            parts.recover()?;
+            let salts = Arc::new(crate::lifecycle::salts_for(&data_dir, &meta));
+            let lc = Lifecycle::new(data_dir.clone(), meta.clone(), parts.clone(), salts);
+            let report = retentions::run(&lc, crate::now(), dry_run);
+            meta.flush()?;
+            parts.flush_all()?;
+            serde_json::to_value(&report)?
+        }
+    };
+    print_retention(&report);
+    let errors = report["errors"].as_array().map_or(0, Vec::len);
+    if errors > 0 {
+        bail!("{errors} problem(s); see above");
+    }
+    Ok(())
+}
+
+fn print_retention(r: &serde_json::Value) {
+    let dry = r["dry_run"].as_bool().unwrap_or(false);
+    println!(
+        "{}",
+        if dry {
+            "dry run: nothing was deleted; this is what would go"
+        } else {
+            "retention run finished"
+        }
+    );
+    println!(
+        "{:<16} {:>10} {:>10} {:>12} {:>14}",
+        "class", "dropped", "compacted", "records", "bytes"
+    );
+    for c in r["classes"].as_array().into_iter().flatten() {
+        println!(
+            "{:<16} {:>10} {:>10} {:>12} {:>14}",
+            c["class"].as_str().unwrap_or("?"),
+            c["partitions_dropped"],
+            c["partitions_compacted"],
+            c["records"],
+            c["bytes"]
+        );
+    }
+    println!(
+        "total: {} partitions deleted, {} compacted, {} records, {} bytes; {} orphaned accounts, {} salts destroyed, {} meta records{}",
+        r["partitions_dropped"],
+        r["partitions_compacted"],
+        r["records"],
+        r["bytes"],
+        r["orphaned_accounts"],
+        r["salts_destroyed"],
+        r["meta_records"],
+        if r["meta_compacted"].as_bool() == Some(true) {
+            ", meta database compacted"
+        } else {
+            ""
+        }
+    );
+    for e in r["errors"].as_array().into_iter().flatten() {
+        eprintln!("problem: {}", e.as_str().unwrap_or(""));
+    }
+}
+
+/// `tally backup`
+pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let url = format!("{}/api/v1/admin/backup", args.url.trim_end_matches('/'));
+    let mut resp = http_agent()
+        .get(&url)
+        .header("Authorization", format!("Bearer {}", args.token))
+        .call()
+        .with_context(|| format!("cannot reach {}", args.url))?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        bail!(api_error_text(status, &body));
+    }
+    let mut partial = args.out.clone().into_os_string();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let mut hash = sha2::Sha256::new();
+    let bytes = {
+        let mut file = std::fs::File::create(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let mut reader = resp.body_mut().as_reader();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            use std::io::{Read, Write};
+            let n = reader.read(&mut buf).context("the download broke off")?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            file.write_all(&buf[..n])
+                .with_context(|| format!("cannot write {}", partial.display()))?;
+            total += n as u64;
+        }
+        file.sync_all()?;
+        total
+    };
+    let manifest = match std::fs::File::open(&partial)
+        .map_err(anyhow::Error::from)
+        .and_then(|f| Ok(backups::verify(std::io::BufReader::new(f))?))
+    {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            bail!("the downloaded backup is not valid ({e}); nothing was written");
+        }
+    };
+    std::fs::rename(&partial, &args.out)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let digest = hex::encode(hash.finalize());
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut sum = args.out.clone().into_os_string();
+    sum.push(".sha256");
+    std::fs::write(&sum, format!("{digest}  {name}\n")).context("cannot write the .sha256 file")?;
+    println!(
+        "backup written to {}: {} files, {bytes} bytes, sha256 {digest} (also in {})",
+        args.out.display(),
+        manifest.files.len(),
+        std::path::Path::new(&sum).display()
+    );
+    Ok(())
+}
+
+/// `tally restore FILE --data-dir DIR`
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let m = backups::restore(&args.file, &args.data_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "restored {} files (snapshot of {}, made by Tally {}) into {}\nstart the panel on it with: tally serve --data-dir {}",
+        m.files.len(),
+        jiff::Timestamp::from_second(m.created_at)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        m.tally_version,
+        args.data_dir.display(),
+        args.data_dir.display()
+    );
     Ok(())
 }
 

@@ -37,6 +37,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     pub started: Instant,
     pub metrics: api::system::HttpMetrics,
+    /// Retention, erasure, exports and backups.
+    pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
 }
 
 /// Shared state as handlers receive it.
@@ -139,6 +141,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/stats/breakdown", web::get().to(api::stats::breakdown))
                 .route("/stats/daily", web::get().to(api::stats::daily))
                 .route("/stats/billing", web::get().to(api::stats::billing))
+                // Data lifecycle (retention, data-subject rights, privacy notice, backups).
+                .route("/settings/retention", web::get().to(api::retention::get))
+                .route("/settings/retention", web::put().to(api::retention::put))
+                .route(
+                    "/settings/retention/preview",
+                    web::post().to(api::retention::preview),
+                )
+                .route("/admin/retention/run", web::post().to(api::retention::run))
+                .route("/admin/backup", web::get().to(api::backup::backup))
+                .route("/account/export", web::get().to(api::export::account))
+                .route("/me/export", web::get().to(api::export::me))
+                .route("/me", web::patch().to(api::privacy::update_me))
+                .route("/me", web::delete().to(api::privacy::delete_me))
+                .route(
+                    "/accounts/{id}",
+                    web::delete().to(api::privacy::delete_account),
+                )
+                .route(
+                    "/privacy-notice",
+                    web::get().to(api::privacy::privacy_notice),
+                )
                 .default_service(web::to(api_not_found)),
         )
         .default_service(web::to(spa_fallback));

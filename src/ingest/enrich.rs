@@ -188,9 +188,7 @@ impl Enricher {
         now: i64,
     ) -> Result<Enriched, StoreError> {
         let time = report.time.0;
-        let day = time.div_euclid(86_400) * 86_400;
-        let today = now.div_euclid(86_400) * 86_400;
-        let salt = self.salts.get(account, day, today)?;
+        let salt = self.salts.for_time(account, time, now)?;
         let salt_key = key_pair(&salt);
         let mut streams = Vec::with_capacity(report.streams.len());
         for s in report.streams {

@@ -122,9 +122,17 @@ pub struct Writer {
     max_queued_viewers: usize,
     pub stats: Arc<WriterStats>,
     pub live: Live,
+    gate: Arc<RwLock<()>>,
 }
 
 impl Writer {
+    /// The checkpoint gate: while someone holds it for writing (a backup copying the
+    /// partitions), no checkpoint is written, so the partitions and the checkpoint snapshot
+    /// stay still; the writer keeps journaling and acknowledging reports meanwhile.
+    pub fn checkpoint_gate(&self) -> Arc<RwLock<()>> {
+        self.gate.clone()
+    }
+
     /// Queues a report and waits until it is durable (or rejected).
     pub async fn submit(&self, report: Enriched) -> Result<Ack, WriteError> {
         let n = report.viewer_count().max(1);
@@ -258,10 +266,13 @@ struct Checkpointer {
     parts: Arc<Partitions>,
     stats: Arc<WriterStats>,
     done: Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>,
+    /// See [`Writer::checkpoint_gate`].
+    gate: Arc<RwLock<()>>,
 }
 
 impl Checkpointer {
     fn write(&self, work: &Work) -> Result<(), StoreError> {
+        let _gate = self.gate.read();
         let started = Instant::now();
         let folds = build_folds(&work.pending);
         for (pid, fold) in &folds {
@@ -345,6 +356,9 @@ struct State {
     /// Dictionary entries whose journal append failed; logged with the next batch.
     retry_dims: Vec<(u32, String)>,
     last_checkpoint: Instant,
+    /// Erased accounts: reports still in flight for them are refused, so nothing of them is
+    /// written again after the erasure.
+    forgotten: HashSet<Id>,
 }
 
 /// Writer settings.
@@ -378,6 +392,7 @@ pub fn start(
     let (tx, rx) = std::sync::mpsc::sync_channel(4096);
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Work>(1);
     let ckpt = state.ckpt.clone();
+    let gate = state.ckpt.gate.clone();
     let notify = tx.clone();
     std::thread::Builder::new()
         .name("tally-checkpoint".into())
@@ -403,6 +418,7 @@ pub fn start(
             max_queued_viewers: cfg.max_queued_viewers,
             stats,
             live,
+            gate,
         },
         handle,
     ))
@@ -455,6 +471,7 @@ impl State {
                 parking_lot::Mutex::new(checkpoint),
                 parking_lot::Condvar::new(),
             )),
+            gate: Arc::new(RwLock::new(())),
         });
         let mut state = State {
             meta,
@@ -473,6 +490,7 @@ impl State {
             pending: Pending::default(),
             retry_dims: Vec::new(),
             last_checkpoint: Instant::now(),
+            forgotten: HashSet::new(),
         };
         // Replay segment by segment, checkpointing each under its own id: a partition that
         // already absorbed a segment before the crash recognises the id and skips it.
@@ -674,6 +692,10 @@ impl State {
         for (r, ack) in reports {
             let n = r.viewer_count().max(1);
             self.stats.queued_viewers.fetch_sub(n, Ordering::AcqRel);
+            if self.forgotten.contains(&r.account) {
+                let _ = ack.send(Err(WriteError::Stopped));
+                continue;
+            }
             let key = (r.server, r.report_hash);
             let dup = self.pending.dedupe_set.contains(&key)
                 || batch_ids.contains(&key)
@@ -958,6 +980,7 @@ impl State {
     }
 
     fn forget_account(&mut self, account: Id) -> Result<(), WriteError> {
+        self.forgotten.insert(account);
         self.checkpoint_inline(crate::now())?;
         self.sessions.retain(|_, s| s.account != account);
         self.concurrent.retain(|(a, _), _| *a != account);

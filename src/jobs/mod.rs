@@ -1,5 +1,6 @@
 //! Scheduled jobs (tokio-cron-scheduler, six-field cron expressions in UTC): salt destruction,
-//! GeoIP reload, report-id, login-session and activity-log expiry.
+//! GeoIP reload, report-id and login-session expiry, and retention (`--retention-cron`), which
+//! also expires the activity log.
 //!
 //! Only cron-expression jobs are used: repeated jobs can stop firing under load in the current
 //! tokio-cron-scheduler release (mvniekerk/tokio-cron-scheduler#113).
@@ -24,8 +25,7 @@ pub async fn start(state: State, salts: Arc<Salts>) -> anyhow::Result<Option<Job
             let st = st.clone();
             Box::pin(async move {
                 let _ = tokio::task::spawn_blocking(move || {
-                    let today = crate::now().div_euclid(86_400) * 86_400;
-                    match salts.destroy_before(today) {
+                    match salts.destroy_closed(crate::now()) {
                         Ok(n) if n > 0 => tracing::info!(salts = n, "destroyed the salts of closed days"),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "could not destroy old salts"),
@@ -51,14 +51,48 @@ pub async fn start(state: State, salts: Arc<Salts>) -> anyhow::Result<Option<Job
                     if let Err(e) = st.meta.purge_login_sessions(now) {
                         tracing::error!(error = %e, "could not expire login sessions");
                     }
-                    if let Err(e) = crate::activity::purge_expired(&st.meta, now) {
-                        tracing::error!(error = %e, "could not expire activity entries");
-                    }
                 })
                 .await;
             })
         })?)
         .await?;
+    let st = state.clone();
+    let expr = state.config.retention_cron.clone();
+    let job = Job::new_async(expr.as_str(), move |_id, _l| {
+        let st = st.clone();
+        Box::pin(async move {
+            let lc = st.lifecycle.clone();
+            let _ = tokio::task::spawn_blocking(move || run_retention(&lc)).await;
+        })
+    })
+    .map_err(|e| {
+        anyhow::anyhow!("--retention-cron `{expr}` is not a valid six-field cron expression: {e}")
+    })?;
+    sched.add(job).await?;
     sched.start().await?;
     Ok(Some(sched))
+}
+
+/// One scheduled retention run; skipped when another lifecycle task holds the lock.
+fn run_retention(lc: &crate::lifecycle::Lifecycle) {
+    match crate::lifecycle::retention::try_run(lc, crate::now(), false) {
+        None => {
+            tracing::info!("retention skipped: an erasure, backup or manual run is in progress")
+        }
+        Some(r) => {
+            for e in &r.errors {
+                tracing::error!(error = %e, "retention could not delete something; it will retry next run");
+            }
+            if r.partitions_dropped + r.partitions_compacted + r.records + r.salts_destroyed > 0 {
+                tracing::info!(
+                    partitions_dropped = r.partitions_dropped,
+                    partitions_compacted = r.partitions_compacted,
+                    records = r.records,
+                    bytes = r.bytes,
+                    salts = r.salts_destroyed,
+                    "retention deleted expired data"
+                );
+            }
+        }
+    }
 }

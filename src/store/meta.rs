@@ -104,9 +104,9 @@ fn decode_user(bytes: &[u8]) -> Result<User, StoreError> {
     decode_or::<User, legacy::UserV1>(bytes)
 }
 
-/// Handle on the meta database.
-#[derive(Clone)]
-pub struct MetaStore {
+/// The open meta database and its trees. Reached through [`super::MetaStore`], which can
+/// swap in a compacted copy underneath every clone.
+pub struct MetaDb {
     db: sled::Db,
     accounts: sled::Tree,
     users: sled::Tree,
@@ -141,16 +141,21 @@ fn put<T: Serialize>(tree: &sled::Tree, key: &[u8], value: &T) -> Result<(), Sto
     Ok(())
 }
 
-impl MetaStore {
+impl MetaDb {
     /// Opens (creating) the meta database and migrates its schema.
-    pub fn open(path: &Path, cache_bytes: u64) -> Result<MetaStore, StoreError> {
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<MetaDb, StoreError> {
         let db = super::open_db(path, cache_bytes)?;
         super::migrations::migrate(&db)?;
         Self::from_db(db)
     }
 
-    fn from_db(db: sled::Db) -> Result<MetaStore, StoreError> {
-        Ok(MetaStore {
+    /// The underlying database (compaction and backup copy it whole).
+    pub fn sled(&self) -> &sled::Db {
+        &self.db
+    }
+
+    fn from_db(db: sled::Db) -> Result<MetaDb, StoreError> {
+        Ok(MetaDb {
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             users_by_email: db.open_tree("users_by_email")?,
@@ -807,6 +812,98 @@ impl MetaStore {
     }
 }
 
+/// Used by data-subject requests (export, erasure) and retention. Some walk whole trees: these
+/// requests are rare, and the trees they walk are small.
+impl MetaDb {
+    /// Every activity entry of an account (or of the instance, [`INSTANCE`]), oldest first.
+    pub fn activity_of(&self, account: Id) -> Result<Vec<Entry>, StoreError> {
+        self.activity
+            .scan_prefix(keys::id(account))
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect()
+    }
+
+    /// Removes an account's activity entries older than `cutoff` (retention per account);
+    /// returns how many.
+    pub fn purge_account_activity_before(
+        &self,
+        account: Id,
+        cutoff: i64,
+    ) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self
+            .activity
+            .range(keys::activity(account, i64::MIN, 0)..keys::activity(account, cutoff, 0))
+            .keys()
+        {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Removes every activity entry of an account (erasure); returns how many.
+    pub fn remove_activity_of(&self, account: Id) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.activity.scan_prefix(keys::id(account)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Rewrites the activity entries `f` changes (pseudonymisation); returns how many.
+    pub fn rewrite_activity(
+        &self,
+        f: &dyn Fn(&Entry) -> Option<Entry>,
+    ) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for item in self.activity.iter() {
+            let (k, v) = item?;
+            if let Some(new) = f(&codec::decode(&v)?) {
+                batch.insert(k, codec::encode(&new)?);
+                n += 1;
+            }
+        }
+        self.activity.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Removes an owner's brand settings and images (erasure).
+    pub fn remove_branding(&self, owner: Id) -> Result<(), StoreError> {
+        self.branding.remove(keys::id(owner))?;
+        let mut batch = sled::Batch::default();
+        for k in self.branding_assets.scan_prefix(keys::id(owner)).keys() {
+            batch.remove(k?);
+        }
+        self.branding_assets.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Removes an account record (erasure; its users, servers and the rest go first).
+    pub fn remove_account_record(&self, id: Id) -> Result<(), StoreError> {
+        self.accounts.remove(keys::id(id))?;
+        Ok(())
+    }
+
+    /// Settings whose name starts with `prefix`.
+    pub fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.settings
+            .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -867,7 +964,7 @@ mod tests {
     #[test]
     fn sessions_tokens_and_activity_are_indexed() {
         let db = sled::Config::new().temporary(true).open().unwrap();
-        let meta = MetaStore::from_db(db).unwrap();
+        let meta = MetaDb::from_db(db).unwrap();
         let s = LoginSession {
             user_id: Id(1),
             created_at: 1,

@@ -8,8 +8,14 @@
 //!   lazily, so deleting keys would leave the bytes in its files);
 //! - `wal/` and `state/` — the ingest journal and checkpoint (see `ingest::writer`);
 //! - `salts/` — one file per account and day, unlinked when the day closes.
+//!
+//! What cannot be dropped whole (the meta database after an erasure, the rollup partition that
+//! straddles a retention cutoff) is *compacted*: its live records are rewritten into a fresh
+//! database in a sibling directory (`<dir>.compact`), which then replaces the original; the old
+//! directory, with every removed byte, is deleted. See [`copy_db`] and [`swap_in`].
 
 pub mod codec;
+pub mod handle;
 pub mod keys;
 pub mod meta;
 pub mod migrations;
@@ -17,7 +23,7 @@ pub mod partitions;
 
 use std::path::{Path, PathBuf};
 
-pub use meta::MetaStore;
+pub use handle::MetaStore;
 pub use partitions::Partitions;
 
 /// A storage failure.
@@ -41,6 +47,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("storage failed: {0}")]
     Sled(String),
+    /// A database stayed in use longer than a maintenance task could wait.
+    #[error("{0} is in use; try again shortly")]
+    InUse(String),
 }
 
 impl StoreError {
@@ -131,6 +140,124 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     std::fs::rename(&tmp, path).map_err(io_error)?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// Live records rewritten.
+    pub records: u64,
+    /// Size of the directory before.
+    pub bytes_before: u64,
+    /// Size of the directory after.
+    pub bytes_after: u64,
+}
+
+impl Compaction {
+    /// Bytes given back to the file system.
+    pub fn reclaimed(&self) -> u64 {
+        self.bytes_before.saturating_sub(self.bytes_after)
+    }
+}
+
+/// Fsyncs a directory so that renames inside it are durable.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes a directory tree; a missing one is fine.
+pub fn remove_tree(dir: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_error(e)),
+    }
+}
+
+/// The sibling paths used while `dir` is replaced by a rewritten copy: the copy being built,
+/// the finished copy, and the original set aside.
+pub fn swap_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sib = |suffix: &str| dir.with_file_name(format!("{name}{suffix}"));
+    (sib(".compact.tmp"), sib(".compact"), sib(".old"))
+}
+
+/// Copies every tree of `src` into the fresh database `dst`, in batches, keeping the records
+/// for which `keep(tree name, key)` is true. Returns the number of records copied.
+///
+/// Only live records are read, so the copy holds none of the bytes sled still keeps for
+/// removed keys: this is how a database is made to forget.
+pub fn copy_db(
+    src: &sled::Db,
+    dst: &sled::Db,
+    keep: impl Fn(&[u8], &[u8]) -> bool,
+) -> Result<u64, StoreError> {
+    const BATCH: usize = 10_000;
+    let mut copied = 0u64;
+    for name in src.tree_names() {
+        let from = src.open_tree(&name)?;
+        let to = dst.open_tree(&name)?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for item in from.iter() {
+            let (k, v) = item?;
+            if !keep(&name, &k) {
+                continue;
+            }
+            batch.insert(k, v);
+            n += 1;
+            copied += 1;
+            if n == BATCH {
+                to.apply_batch(std::mem::take(&mut batch))?;
+                n = 0;
+            }
+        }
+        if n > 0 {
+            to.apply_batch(batch)?;
+        }
+    }
+    dst.flush()?;
+    Ok(copied)
+}
+
+/// Replaces `dir` with its finished copy (`<dir>.compact`, see [`swap_paths`]) and deletes the
+/// original. Each step is a rename, so a crash leaves a state [`recover_swap`] completes.
+pub fn swap_in(dir: &Path) -> Result<(), StoreError> {
+    let (_, ready, old) = swap_paths(dir);
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    remove_tree(&old)?;
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(io_error)?;
+    }
+    std::fs::rename(&ready, dir).map_err(io_error)?;
+    sync_dir(parent);
+    remove_tree(&old)?;
+    sync_dir(parent);
+    Ok(())
+}
+
+/// Finishes or undoes a replacement interrupted by a crash: an unfinished copy is deleted, a
+/// finished one replaces the original, a set-aside original is deleted.
+pub fn recover_swap(dir: &Path) -> Result<(), StoreError> {
+    let (tmp, ready, old) = swap_paths(dir);
+    remove_tree(&tmp)?;
+    if ready.exists() {
+        tracing::info!(dir = %dir.display(), "finishing an interrupted compaction");
+        // The finished copy holds every live record; the original (if still present) is the
+        // pre-compaction database and may be discarded.
+        remove_tree(dir)?;
+        std::fs::rename(&ready, dir).map_err(io_error)?;
+    }
+    remove_tree(&old)?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent);
     }
     Ok(())
 }

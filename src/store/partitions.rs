@@ -8,13 +8,13 @@
 //!
 //! Handles are opened on demand and closed when idle; only the writer thread writes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::civil::Date;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError as Abort;
 
@@ -150,8 +150,65 @@ impl Fold {
 }
 
 const APPLIED: &[u8] = b"applied_checkpoint";
+/// Set in the `state` tree before expired records are removed and never copied by compaction:
+/// a partition still carrying it was not compacted yet (a crash interrupted it).
+const COMPACT_PENDING: &[u8] = b"compact_pending";
+
+/// What retention would remove from (or removed in) a partition straddling its cutoff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Records of buckets before the cutoff.
+    pub records: u64,
+    /// Their key and value bytes (an estimate of what compaction gives back).
+    pub bytes: u64,
+    /// A compaction was started and not finished.
+    pub pending: bool,
+}
 
 impl Part {
+    fn from_db(db: sled::Db) -> Result<Part, StoreError> {
+        Ok(Part {
+            scalars: db.open_tree("scalars")?,
+            dims: db.open_tree("dims")?,
+            hll: db.open_tree("hll")?,
+            series: db.open_tree("series")?,
+            state: db.open_tree("state")?,
+            db,
+        })
+    }
+
+    /// Records of buckets before `cutoff`, and whether a compaction is pending.
+    pub fn expired(&self, cutoff: i64) -> Result<Expired, StoreError> {
+        let mut out = Expired {
+            pending: self.state.contains_key(COMPACT_PENDING)?,
+            ..Default::default()
+        };
+        for tree in [&self.scalars, &self.dims, &self.hll] {
+            for item in tree.iter() {
+                let (k, v) = item?;
+                if keys::parse_rollup(&k).is_some_and(|(_, b)| b < cutoff) {
+                    out.records += 1;
+                    out.bytes += (k.len() + v.len()) as u64;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Series that still have records (catalog entries of the others are dropped by compaction,
+    /// since they name streams whose data expired).
+    fn live_series(&self) -> Result<HashSet<u64>, StoreError> {
+        let mut ids = HashSet::new();
+        for tree in [&self.scalars, &self.dims, &self.hll] {
+            for k in tree.iter().keys() {
+                if let Some((id, _)) = keys::parse_rollup(&k?) {
+                    ids.insert(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// The last checkpoint folded into this partition.
     pub fn applied(&self) -> Result<u64, StoreError> {
         Ok(self
@@ -338,6 +395,22 @@ pub struct Partitions {
     open: Mutex<HashMap<PartitionId, Slot>>,
     /// Serialises opening so two threads never open the same directory (sled locks it).
     opening: Mutex<()>,
+    /// Partitions being compacted: [`Partitions::get`] waits for them.
+    busy: Mutex<HashSet<PartitionId>>,
+    busy_done: Condvar,
+}
+
+/// Marks a partition busy; un-marks it and wakes waiters when dropped.
+struct BusyGuard<'a> {
+    parts: &'a Partitions,
+    id: PartitionId,
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        self.parts.busy.lock().remove(&self.id);
+        self.parts.busy_done.notify_all();
+    }
 }
 
 /// Most partitions kept open at once; older idle ones are closed.
@@ -351,6 +424,8 @@ impl Partitions {
             cache_bytes,
             open: Mutex::new(HashMap::new()),
             opening: Mutex::new(()),
+            busy: Mutex::new(HashSet::new()),
+            busy_done: Condvar::new(),
         }
     }
 
@@ -373,7 +448,19 @@ impl Partitions {
             slot.last_used = Instant::now();
             return Ok(Some(slot.part.clone()));
         }
-        let _guard = self.opening.lock();
+        let _guard = loop {
+            {
+                let mut busy = self.busy.lock();
+                while busy.contains(id) {
+                    self.busy_done.wait(&mut busy);
+                }
+            }
+            let guard = self.opening.lock();
+            // A compaction marks its partition while holding `opening`: re-check under it.
+            if !self.busy.lock().contains(id) {
+                break guard;
+            }
+        };
         if let Some(slot) = self.open.lock().get_mut(id) {
             return Ok(Some(slot.part.clone()));
         }
@@ -382,14 +469,7 @@ impl Partitions {
             return Ok(None);
         }
         let db = super::open_db(&dir, self.cache_bytes)?;
-        let part = Arc::new(Part {
-            scalars: db.open_tree("scalars")?,
-            dims: db.open_tree("dims")?,
-            hll: db.open_tree("hll")?,
-            series: db.open_tree("series")?,
-            state: db.open_tree("state")?,
-            db,
-        });
+        let part = Arc::new(Part::from_db(db)?);
         let mut open = self.open.lock();
         if open.len() >= MAX_OPEN {
             let idle = Instant::now() - Duration::from_secs(5);
@@ -473,6 +553,126 @@ impl Partitions {
         let freed = super::dir_size(&dir);
         remove_dir(&dir)?;
         Ok(freed)
+    }
+
+    /// Takes a partition away from everyone: marks it busy (so [`Partitions::get`] waits),
+    /// closes the shared handle and waits for the holders of earlier handles to let go.
+    fn claim(&self, id: &PartitionId) -> Result<BusyGuard<'_>, StoreError> {
+        let slot = {
+            let _guard = self.opening.lock();
+            self.busy.lock().insert(*id);
+            self.open.lock().remove(id)
+        };
+        let guard = BusyGuard {
+            parts: self,
+            id: *id,
+        };
+        if let Some(slot) = slot {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Arc::strong_count(&slot.part) > 1 {
+                if Instant::now() >= deadline {
+                    // Give the handle back, so nobody opens the directory a second time while
+                    // its holder still uses it.
+                    self.open.lock().insert(*id, slot);
+                    return Err(StoreError::InUse(self.dir(id).display().to_string()));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        Ok(guard)
+    }
+
+    /// What retention would remove from a partition before `cutoff` (`None`: no partition).
+    pub fn expired(&self, id: &PartitionId, cutoff: i64) -> Result<Option<Expired>, StoreError> {
+        match self.get(id, false)? {
+            Some(part) => Ok(Some(part.expired(cutoff)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes the records of buckets before `cutoff` from a partition, then **compacts** it:
+    /// the live records (and the catalog entries of series that still have some) are rewritten
+    /// into a fresh database beside it, which replaces it, and the old directory is deleted —
+    /// so the removed records leave the files. Readers and the writer wait for this partition
+    /// only. Returns `None` when the partition does not exist.
+    pub fn compact(
+        &self,
+        id: &PartitionId,
+        cutoff: i64,
+    ) -> Result<Option<(usize, super::Compaction)>, StoreError> {
+        let _busy = self.claim(id)?;
+        let dir = self.dir(id);
+        super::recover_swap(&dir)?;
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let bytes_before = super::dir_size(&dir);
+        let (tmp, ready, _) = super::swap_paths(&dir);
+        let (removed, records) = {
+            let part = Part::from_db(super::open_db(&dir, self.cache_bytes)?)?;
+            part.state.insert(COMPACT_PENDING, &[1])?;
+            part.db.flush()?;
+            let removed = part.remove_before(cutoff)?;
+            let live = part.live_series()?;
+            super::remove_tree(&tmp)?;
+            let fresh = super::open_db(&tmp, self.cache_bytes)?;
+            let records = super::copy_db(&part.db, &fresh, |tree, key| match tree {
+                b"series" => {
+                    <[u8; 8]>::try_from(key).is_ok_and(|k| live.contains(&u64::from_be_bytes(k)))
+                }
+                b"state" => key != COMPACT_PENDING,
+                _ => true,
+            })?;
+            (removed, records)
+            // Both databases close here, before any directory moves.
+        };
+        std::fs::rename(&tmp, &ready).map_err(io_error)?;
+        super::sync_dir(dir.parent().unwrap_or(Path::new(".")));
+        super::swap_in(&dir)?;
+        Ok(Some((
+            removed,
+            super::Compaction {
+                records,
+                bytes_before,
+                bytes_after: super::dir_size(&dir),
+            },
+        )))
+    }
+
+    /// Copies a partition record by record into a fresh database at `dest` (backups); returns
+    /// the records copied. The caller keeps the writer from folding meanwhile.
+    pub fn copy_to(&self, id: &PartitionId, dest: &Path) -> Result<u64, StoreError> {
+        let Some(part) = self.get(id, false)? else {
+            return Ok(0);
+        };
+        let fresh = super::open_db(dest, 4 << 20)?;
+        super::copy_db(&part.db, &fresh, |_, _| true)
+    }
+
+    /// Finishes compactions a crash interrupted (see [`super::recover_swap`]); run at start-up.
+    pub fn recover(&self) -> Result<(), StoreError> {
+        for account in self.accounts() {
+            for class in Class::ALL {
+                let Ok(entries) = std::fs::read_dir(self.account_dir(account).join(class.name()))
+                else {
+                    continue;
+                };
+                let mut dirs = HashSet::new();
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let base = [".compact.tmp", ".compact", ".old"]
+                        .iter()
+                        .find_map(|s| name.strip_suffix(s));
+                    if let Some(base) = base {
+                        dirs.insert(e.path().with_file_name(base));
+                    }
+                }
+                for dir in dirs {
+                    super::recover_swap(&dir)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes every partition of an account; returns the bytes freed.
@@ -563,5 +763,70 @@ mod tests {
         assert_eq!(parts.list(Id(1), id.class), vec![id]);
         assert!(parts.drop_partition(&id).unwrap() > 0);
         assert!(parts.list(Id(1), id.class).is_empty());
+    }
+
+    fn bytes_under(dir: &Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                out.extend(bytes_under(&e.path()));
+            } else {
+                out.extend(std::fs::read(e.path()).unwrap());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn compaction_forgets_expired_records_and_their_stream_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Partitions::new(dir.path().to_path_buf(), 1 << 20);
+        let hour = Class::Rollup(Resolution::Hour);
+        let t0 = 1_795_608_000; // inside one month
+        let id = PartitionId::at(Id(1), hour, t0);
+        let old = SeriesInfo::scopes(Id(2), "live", "zebra-expired-stream")[3].clone();
+        let new = SeriesInfo::scopes(Id(2), "live", "recent-stream")[3].clone();
+        let p = parts.get(&id, true).unwrap().unwrap();
+        let mut fold = Fold::default();
+        fold.scalars.insert(
+            (old.id(), t0),
+            Scalars {
+                views: 1,
+                ..Default::default()
+            },
+        );
+        fold.scalars.insert(
+            (new.id(), t0 + 7200),
+            Scalars {
+                views: 2,
+                ..Default::default()
+            },
+        );
+        fold.series.insert(old.id(), old.clone());
+        fold.series.insert(new.id(), new.clone());
+        p.apply(1, &fold).unwrap();
+        p.flush().unwrap();
+        assert_eq!(p.expired(t0 + 3600).unwrap().records, 1);
+        let reader = p.clone();
+        drop(p);
+        // A reader holding a handle delays the compaction until it lets go.
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(reader);
+        });
+        let (removed, c) = parts.compact(&id, t0 + 3600).unwrap().unwrap();
+        t.join().unwrap();
+        assert_eq!(removed, 1);
+        assert!(c.records >= 3);
+        let raw = bytes_under(&parts.dir(&id));
+        assert!(!raw.windows(20).any(|w| w == b"zebra-expired-stream"));
+        assert!(raw.windows(13).any(|w| w == b"recent-stream"));
+        let p = parts.get(&id, false).unwrap().unwrap();
+        assert_eq!(p.scalars(new.id(), 0, i64::MAX).unwrap().len(), 1);
+        assert!(p.scalars(old.id(), 0, i64::MAX).unwrap().is_empty());
+        assert_eq!(p.applied().unwrap(), 1);
+        assert_eq!(p.series().unwrap().len(), 1);
+        assert!(!p.expired(t0 + 3600).unwrap().pending);
+        assert_eq!(parts.list(Id(1), hour), vec![id]);
     }
 }

@@ -11,5 +11,6 @@ mod core;
 mod faults;
 mod install;
 mod isolation;
+mod lifecycle;
 mod tls;
 mod upgrade;

@@ -2,7 +2,11 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod backup;
 pub mod branding;
+pub mod export;
+pub mod privacy;
+pub mod retention;
 pub mod servers;
 pub mod sessions;
 pub mod slices;

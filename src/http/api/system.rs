@@ -115,6 +115,61 @@ pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiErro
         "Seconds since start.",
         state.started.elapsed().as_secs_f64(),
     );
+    let l = &state.lifecycle.stats;
+    metric(
+        "tally_retention_reclaimed_bytes_total",
+        "counter",
+        "Bytes given back to the file system by retention, erasure and compaction.",
+        l.reclaimed_bytes.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_runs_total",
+        "counter",
+        "Retention runs completed.",
+        l.retention_runs.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time of the last retention run (0: none since start).",
+        l.retention_last_run_at.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_partitions_dropped_total",
+        "counter",
+        "Expired partitions deleted whole.",
+        l.partitions_dropped.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_partitions_compacted_total",
+        "counter",
+        "Partitions straddling a retention cutoff, rewritten without their expired records.",
+        l.partitions_compacted.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_retention_records_removed_total",
+        "counter",
+        "Expired records removed.",
+        l.records_removed.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_meta_compactions_total",
+        "counter",
+        "Rewrites of the meta database (after erasures and expiry).",
+        l.meta_compactions.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_erasures_total",
+        "counter",
+        "Users and accounts erased.",
+        l.erasures.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_backups_total",
+        "counter",
+        "Backup snapshots taken.",
+        l.backups.load(Ordering::Relaxed) as f64,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out))
