@@ -234,7 +234,13 @@ fn data_dir_from_a_newer_build_is_refused_with_a_clear_message() {
 /// Paths under `dir`.
 fn snapshot(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+    // `meta.lock` is the advisory lock file guarding the meta database, not data.
+    for entry in std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name() != "meta.lock")
+    {
         if entry.path().is_dir() {
             out.extend(snapshot(&entry.path()));
         }
