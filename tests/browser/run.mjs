@@ -296,6 +296,29 @@ await check('unknown paths show a not-found screen', async () => {
   await heading('Page not found');
 });
 
+await check('API tokens can be created (shown once) and revoked', async () => {
+  await nav('API tokens').click();
+  await heading('API tokens');
+  await settled();
+  await page.getByRole('button', { name: 'Create token' }).first().click();
+  const dialog = page.getByRole('dialog');
+  const name = `browser-${Date.now()}`;
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Scope').selectOption('write');
+  await dialog.getByRole('button', { name: 'Create token' }).click();
+  const token = await dialog.getByLabel('Token', { exact: true }).inputValue();
+  assert(token.startsWith('tly_'), `unexpected token: ${token}`);
+  await shot('20-token-created');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  const row = page.getByRole('row', { name: new RegExp(name) });
+  await row.waitFor();
+  await shot('21-tokens');
+  await page.getByRole('button', { name: `Revoke ${name}` }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke token' }).click();
+  await row.waitFor({ state: 'detached' });
+  await settled();
+});
+
 await check('on a 360 px phone nothing overflows and the menu opens', async () => {
   await page.setViewportSize({ width: 360, height: 780 });
   for (const path of ['/', '/servers', '/streams', '/reports/billing', streamHref]) {

@@ -2,6 +2,12 @@
 import { get, request, type Query } from './client';
 import type {
   About,
+  AccountUser,
+  ApiToken,
+  Invitation,
+  NewApiToken,
+  Role,
+  TokenScope,
   Billing,
   Breakdown,
   Daily,
@@ -83,3 +89,22 @@ export async function probe(path: string): Promise<boolean> {
     return false;
   }
 }
+
+export const fetchTokens = (signal?: AbortSignal) => get<ApiToken[]>('/tokens', {}, signal);
+export const createToken = (name: string, scope: TokenScope, expiresAt: string | null) =>
+  request<NewApiToken>('POST', '/tokens', { body: expiresAt ? { name, scope, expires_at: expiresAt } : { name, scope } });
+export const deleteToken = (id: string) => request<void>('DELETE', `/tokens/${encodeURIComponent(id)}`);
+
+const usersPath = (account: string) => `/accounts/${encodeURIComponent(account)}/users`;
+export const fetchUsers = (account: string, signal?: AbortSignal) => get<AccountUser[]>(usersPath(account), {}, signal);
+export const createUser = (account: string, body: { email: string; password: string; role: Role; name?: string }) =>
+  request<AccountUser>('POST', usersPath(account), { body });
+export const updateUserRole = (account: string, id: string, role: Role) =>
+  request<AccountUser>('PATCH', `${usersPath(account)}/${encodeURIComponent(id)}`, { body: { role } });
+export const deleteUser = (account: string, id: string) =>
+  request<void>('DELETE', `${usersPath(account)}/${encodeURIComponent(id)}`);
+
+export const fetchInvitations = (signal?: AbortSignal) => get<Invitation[]>('/invitations', {}, signal);
+export const createInvitation = (email: string, role: Role) =>
+  request<Invitation>('POST', '/invitations', { body: { email, role } });
+export const deleteInvitation = (id: string) => request<void>('DELETE', `/invitations/${encodeURIComponent(id)}`);

@@ -151,3 +151,39 @@ export interface Scope {
   app?: string;
   stream?: string;
 }
+
+export type TokenScope = 'read' | 'write' | 'admin';
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  created_at: string | number;
+  expires_at: string | number | null;
+  allowed_ips?: string[];
+  last_used_at?: string | number | null;
+}
+
+export interface NewApiToken extends ApiToken {
+  token: string;
+}
+
+export interface AccountUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  operator: boolean;
+  totp_enabled: boolean;
+  created_at: string | number;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: string | number;
+  expires_at: string | number;
+  token?: string;
+  link?: string;
+}
