@@ -319,6 +319,56 @@ await check('API tokens can be created (shown once) and revoked', async () => {
   await settled();
 });
 
+await check('users can be added, re-roled and removed; an invitation link signs a new user in', async () => {
+  await nav('Users').click();
+  await heading('Users');
+  await settled();
+  const email = `user-${Date.now()}@example.com`;
+  await page.getByRole('button', { name: 'Add user' }).first().click();
+  let dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Email').fill(email);
+  await dialog.getByLabel('Password').fill('correct horse battery');
+  await dialog.getByLabel('Role').selectOption('viewer');
+  await dialog.getByRole('button', { name: 'Add user' }).click();
+  const role = page.getByLabel(`Role of ${email}`);
+  await role.waitFor();
+  await role.selectOption('admin');
+  await page.waitForResponse((r) => r.url().includes('/users') && r.request().method() === 'GET');
+  await settled();
+  assert((await role.inputValue()) === 'admin', 'role change not kept');
+  await shot('22-users');
+  await page.getByRole('button', { name: `Remove ${email}` }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove user' }).click();
+  await role.waitFor({ state: 'detached' });
+
+  const invited = `invited-${Date.now()}@example.com`;
+  await page.getByRole('button', { name: 'Invite', exact: true }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Email').fill(invited);
+  await dialog.getByRole('button', { name: 'Invite', exact: true }).click();
+  const link = await dialog.getByLabel('Invitation link', { exact: true }).inputValue();
+  assert(link.startsWith(`${origin}/invite/`), `unexpected invitation link: ${link}`);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('row', { name: new RegExp(invited) }).waitFor();
+  await shot('23-invitations');
+
+  const guest = await browser.newContext({ viewport: { width: 360, height: 780 }, locale: 'en-GB' });
+  try {
+    const p = await guest.newPage();
+    await p.goto(link);
+    await p.getByRole('heading', { level: 1, name: 'Join the panel' }).waitFor();
+    await p.getByLabel('Password').fill('another long password');
+    await p.screenshot({ path: join(shots, '24-invite-accept.png'), fullPage: true });
+    await p.getByRole('button', { name: 'Accept and sign in' }).click();
+    await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15_000 });
+  } finally {
+    await guest.close();
+  }
+  await page.reload();
+  await settled();
+  assert((await page.getByRole('row', { name: new RegExp(invited) }).count()) >= 1, 'accepted user not listed');
+});
+
 await check('on a 360 px phone nothing overflows and the menu opens', async () => {
   await page.setViewportSize({ width: 360, height: 780 });
   for (const path of ['/', '/servers', '/streams', '/reports/billing', streamHref]) {

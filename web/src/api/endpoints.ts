@@ -5,6 +5,7 @@ import type {
   AccountUser,
   ApiToken,
   Invitation,
+  InvitationInfo,
   NewApiToken,
   Role,
   TokenScope,
@@ -108,3 +109,11 @@ export const fetchInvitations = (signal?: AbortSignal) => get<Invitation[]>('/in
 export const createInvitation = (email: string, role: Role) =>
   request<Invitation>('POST', '/invitations', { body: { email, role } });
 export const deleteInvitation = (id: string) => request<void>('DELETE', `/invitations/${encodeURIComponent(id)}`);
+
+export const fetchInvitationInfo = (token: string, signal?: AbortSignal) =>
+  request<InvitationInfo>('GET', `/invitations/${encodeURIComponent(token)}`, { signal, session: false });
+export const acceptInvitation = (token: string, password: string, name: string) =>
+  request<LoginResponse>('POST', `/invitations/${encodeURIComponent(token)}/accept`, {
+    body: name ? { password, name } : { password },
+    session: false,
+  });

@@ -187,3 +187,11 @@ export interface Invitation {
   token?: string;
   link?: string;
 }
+
+export interface InvitationInfo {
+  email: string;
+  role: Role;
+  account: string | { id: string; name: string };
+  invited_by: string | null | { email?: string; name?: string | null };
+  expires_at: string | number;
+}

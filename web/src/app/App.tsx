@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, sessionExpired } from '../api/client';
 import { fetchMe, logout } from '../api/endpoints';
 import type { Me } from '../api/types';
+import { InvitePage } from '../pages/InvitePage';
 import { LoginPage } from '../pages/LoginPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { OverviewPage } from '../pages/OverviewPage';
@@ -81,8 +82,10 @@ export function App() {
 
   // Keep the address bar honest: /login while signed out (remembering where the user was going),
   // and away from /login once signed in.
+  const invite = matchPath('/invite/:token', path);
+
   useEffect(() => {
-    if (me === null && path !== '/login' && path !== '/privacy') {
+    if (me === null && path !== '/login' && path !== '/privacy' && !invite) {
       navigate(`/login?next=${encodeURIComponent(path + search)}`, { replace: true });
     } else if (me && path === '/login') {
       navigate(nextPath(search), { replace: true });
@@ -106,6 +109,20 @@ export function App() {
     navigate('/login', { replace: true });
   };
 
+  if (invite) {
+    return (
+      <InvitePage
+        token={invite.token ?? ''}
+        onAccepted={(user) => {
+          rememberSignedIn(true);
+          setReason(null);
+          // Without the user in the answer, ask the server who we are now.
+          if (user) setMe(user);
+          else setMeState(undefined);
+        }}
+      />
+    );
+  }
   if (me === undefined) return <Splash error={bootError} onRetry={() => setBootAttempt((n) => n + 1)} />;
   if (me === null) {
     return path === '/privacy' ? <PrivacyPage standalone /> : <LoginPage onLogin={onLogin} reason={reason} />;

@@ -35,6 +35,7 @@ export const ADMIN_NAV: NavEntry[] = [
     icon: 'users',
     probe: (me) => `/accounts/${encodeURIComponent(me.account.id)}/users`,
     roles: ['owner', 'admin'],
+    screen: () => import('../pages/UsersPage').then((m) => m.UsersPage),
   },
   {
     href: '/tokens',
