@@ -369,6 +369,31 @@ await check('users can be added, re-roled and removed; an invitation link signs 
   assert((await page.getByRole('row', { name: new RegExp(invited) }).count()) >= 1, 'accepted user not listed');
 });
 
+await check('branding: colours preview live, save, and a logo uploads and is removed', async () => {
+  await nav('Branding').click();
+  await heading('Branding');
+  await settled();
+  await page.getByRole('textbox', { name: 'Accent colour', exact: true }).fill('#0a7d4f');
+  const mark = page.locator('.brand-preview-frame');
+  const accent = await mark.evaluate((el) => getComputedStyle(el).getPropertyValue('--preview-accent').trim());
+  assert(accent === '#0a7d4f', `preview accent not applied: ${accent}`);
+  await page.getByRole('button', { name: 'Save branding' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+  await page.locator('.brand-preview-logo').waitFor();
+  await shot('25-branding');
+  await page.getByRole('button', { name: 'Remove logo' }).click();
+  await page.locator('.brand-preview-logo').waitFor({ state: 'detached' });
+  await page.getByRole('textbox', { name: 'Accent colour', exact: true }).fill('');
+  await page.getByRole('button', { name: 'Save branding' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await settled();
+});
+
 await check('on a 360 px phone nothing overflows and the menu opens', async () => {
   await page.setViewportSize({ width: 360, height: 780 });
   for (const path of ['/', '/servers', '/streams', '/reports/billing', streamHref]) {

@@ -11,6 +11,8 @@ import type {
   TokenScope,
   Billing,
   Breakdown,
+  BrandingFields,
+  BrandingSettings,
   Daily,
   Dimension,
   Live,
@@ -117,3 +119,9 @@ export const acceptInvitation = (token: string, password: string, name: string) 
     body: name ? { password, name } : { password },
     session: false,
   });
+
+export const fetchBrandingSettings = (signal?: AbortSignal) => get<BrandingSettings>('/branding/settings', {}, signal);
+export const saveBranding = (fields: Partial<BrandingFields>) =>
+  request<BrandingSettings>('PUT', '/branding', { body: fields });
+export const uploadLogo = (file: File) => request<BrandingSettings>('PUT', '/branding/logo', { raw: file });
+export const deleteLogo = () => request<BrandingSettings>('DELETE', '/branding/logo');

@@ -195,3 +195,20 @@ export interface InvitationInfo {
   invited_by: string | null | { email?: string; name?: string | null };
   expires_at: string | number;
 }
+
+export interface BrandingFields {
+  product_name: string | null;
+  accent_color: string | null;
+  background_color: string | null;
+  surface_color: string | null;
+  text_color: string | null;
+  support_contact: string | null;
+  privacy_contact: string | null;
+  powered_by: boolean | null;
+}
+
+export interface BrandingSettings {
+  scope: string;
+  stored: Partial<BrandingFields> & { has_logo?: boolean; has_favicon?: boolean };
+  effective: BrandingFields & { logo_url: string | null; favicon_url: string | null };
+}
