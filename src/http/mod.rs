@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod ingest;
+pub mod setup;
 pub mod spa;
 
 use std::net::TcpListener;
@@ -49,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(api::system::healthz))
         .route("/metrics", web::get().to(metrics_with_tls))
         .route("/branding.css", web::get().to(api::system::branding_css))
+        .route("/setup", web::get().to(setup::form))
+        .route("/setup", web::post().to(setup::submit))
         .route(
             "/branding/{owner}/{kind}",
             web::get().to(api::branding::serve_asset),
