@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod branding;
 pub mod servers;
 pub mod sessions;
