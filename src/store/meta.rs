@@ -814,120 +814,6 @@ impl MetaStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::account::Role;
-
-    #[test]
-    fn records_written_before_fields_were_appended_still_read() {
-        #[derive(Serialize)]
-        struct OldUser<'a>(Id, Id, &'a str, &'a str, Role, bool, &'a str, i64);
-        let old = codec::encode(&OldUser(
-            Id(7),
-            Id(9),
-            "a@b.c",
-            "",
-            Role::Viewer,
-            false,
-            "$argon2id$x",
-            5,
-        ))
-        .unwrap();
-        let u = decode_user(&old).unwrap();
-        assert_eq!(
-            (
-                u.id,
-                u.email.as_str(),
-                u.totp.is_none(),
-                u.slices.is_empty()
-            ),
-            (Id(7), "a@b.c", true, true)
-        );
-        let new = User {
-            slices: vec![Id(3)],
-            ..u
-        };
-        assert_eq!(decode_user(&codec::encode(&new).unwrap()).unwrap(), new);
-        #[derive(Serialize)]
-        struct OldAccount<'a>(Id, &'a str, i64, Vec<String>, bool, &'a str);
-        let old = codec::encode(&OldAccount(
-            Id(9),
-            "Acme",
-            1,
-            vec!["a.example".into()],
-            true,
-            "UTC",
-        ))
-        .unwrap();
-        let a = decode_account(&old).unwrap();
-        assert_eq!(
-            (
-                a.name.as_str(),
-                a.processing_restricted,
-                a.limits.max_servers
-            ),
-            ("Acme", true, None)
-        );
-    }
-
-    #[test]
-    fn sessions_tokens_and_activity_are_indexed() {
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        let meta = MetaStore::from_db(db).unwrap();
-        let s = LoginSession {
-            user_id: Id(1),
-            created_at: 1,
-            expires_at: 10,
-            id: Id(5),
-            ip: None,
-            user_agent: String::new(),
-        };
-        meta.put_login_session(&[1; 32], &s).unwrap();
-        meta.put_login_session(
-            &[2; 32],
-            &LoginSession {
-                id: Id(6),
-                ..s.clone()
-            },
-        )
-        .unwrap();
-        assert_eq!(meta.login_sessions_of(Id(1)).unwrap().len(), 2);
-        assert_eq!(
-            meta.remove_login_sessions_of(Id(1), Some(&[2; 32]))
-                .unwrap(),
-            1
-        );
-        assert!(meta.login_session(&[1; 32]).unwrap().is_none());
-        assert_eq!(meta.purge_login_sessions(11).unwrap(), 1);
-        assert!(meta.login_sessions_of(Id(1)).unwrap().is_empty());
-        let e = |t: i64| Entry {
-            time: t,
-            actor: "a".into(),
-            action: "login".into(),
-            target: String::new(),
-            ip: None,
-            country: None,
-        };
-        for t in [5, 6, 6, 7] {
-            meta.append_activity(Id(3), &e(t)).unwrap();
-        }
-        meta.append_activity(Id(4), &e(6)).unwrap();
-        let page = meta
-            .activity_page(Id(3), i64::MIN, (i64::MAX, 0), 10, &|_| true)
-            .unwrap();
-        assert_eq!(
-            page.iter().map(|(_, e)| e.time).collect::<Vec<_>>(),
-            vec![7, 6, 6, 5]
-        );
-        let next = meta
-            .activity_page(Id(3), i64::MIN, page[1].0, 10, &|_| true)
-            .unwrap();
-        assert_eq!(next.len(), 2);
-        assert_eq!(meta.purge_activity_before(6).unwrap(), 1);
-    }
-}
-
 /// Alert history entries with their `(time, nonce)` position, newest first.
 pub type AlertEventPage = Vec<((i64, u32), AlertEvent)>;
 
@@ -1051,5 +937,119 @@ impl MetaStore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::account::Role;
+
+    #[test]
+    fn records_written_before_fields_were_appended_still_read() {
+        #[derive(Serialize)]
+        struct OldUser<'a>(Id, Id, &'a str, &'a str, Role, bool, &'a str, i64);
+        let old = codec::encode(&OldUser(
+            Id(7),
+            Id(9),
+            "a@b.c",
+            "",
+            Role::Viewer,
+            false,
+            "$argon2id$x",
+            5,
+        ))
+        .unwrap();
+        let u = decode_user(&old).unwrap();
+        assert_eq!(
+            (
+                u.id,
+                u.email.as_str(),
+                u.totp.is_none(),
+                u.slices.is_empty()
+            ),
+            (Id(7), "a@b.c", true, true)
+        );
+        let new = User {
+            slices: vec![Id(3)],
+            ..u
+        };
+        assert_eq!(decode_user(&codec::encode(&new).unwrap()).unwrap(), new);
+        #[derive(Serialize)]
+        struct OldAccount<'a>(Id, &'a str, i64, Vec<String>, bool, &'a str);
+        let old = codec::encode(&OldAccount(
+            Id(9),
+            "Acme",
+            1,
+            vec!["a.example".into()],
+            true,
+            "UTC",
+        ))
+        .unwrap();
+        let a = decode_account(&old).unwrap();
+        assert_eq!(
+            (
+                a.name.as_str(),
+                a.processing_restricted,
+                a.limits.max_servers
+            ),
+            ("Acme", true, None)
+        );
+    }
+
+    #[test]
+    fn sessions_tokens_and_activity_are_indexed() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let meta = MetaStore::from_db(db).unwrap();
+        let s = LoginSession {
+            user_id: Id(1),
+            created_at: 1,
+            expires_at: 10,
+            id: Id(5),
+            ip: None,
+            user_agent: String::new(),
+        };
+        meta.put_login_session(&[1; 32], &s).unwrap();
+        meta.put_login_session(
+            &[2; 32],
+            &LoginSession {
+                id: Id(6),
+                ..s.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(meta.login_sessions_of(Id(1)).unwrap().len(), 2);
+        assert_eq!(
+            meta.remove_login_sessions_of(Id(1), Some(&[2; 32]))
+                .unwrap(),
+            1
+        );
+        assert!(meta.login_session(&[1; 32]).unwrap().is_none());
+        assert_eq!(meta.purge_login_sessions(11).unwrap(), 1);
+        assert!(meta.login_sessions_of(Id(1)).unwrap().is_empty());
+        let e = |t: i64| Entry {
+            time: t,
+            actor: "a".into(),
+            action: "login".into(),
+            target: String::new(),
+            ip: None,
+            country: None,
+        };
+        for t in [5, 6, 6, 7] {
+            meta.append_activity(Id(3), &e(t)).unwrap();
+        }
+        meta.append_activity(Id(4), &e(6)).unwrap();
+        let page = meta
+            .activity_page(Id(3), i64::MIN, (i64::MAX, 0), 10, &|_| true)
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|(_, e)| e.time).collect::<Vec<_>>(),
+            vec![7, 6, 6, 5]
+        );
+        let next = meta
+            .activity_page(Id(3), i64::MIN, page[1].0, 10, &|_| true)
+            .unwrap();
+        assert_eq!(next.len(), 2);
+        assert_eq!(meta.purge_activity_before(6).unwrap(), 1);
     }
 }
