@@ -26,6 +26,15 @@ struct Hook {
 
 impl Hook {
     fn start(fail_first: usize) -> Hook {
+        Self::start_with(fail_first, true)
+    }
+
+    /// A receiver for the chat formats, which are not signed.
+    fn unsigned() -> Hook {
+        Self::start_with(0, false)
+    }
+
+    fn start_with(fail_first: usize, signed: bool) -> Hook {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let bodies = Arc::new(Mutex::new(Vec::new()));
@@ -63,6 +72,12 @@ impl Hook {
                 let n = r.fetch_add(1, Ordering::SeqCst);
                 let status = if n < fail_first {
                     "500 Internal Server Error"
+                } else if !signed {
+                    assert_eq!(header("x-tally-signature"), None);
+                    b.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap());
+                    "200 OK"
                 } else {
                     // The signature is the hex HMAC-SHA256 of the body with the secret.
                     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
@@ -420,4 +435,49 @@ fn alerts_threshold_holds_for_its_duration_and_respects_the_cooldown() {
     send_report(&app, &token, "r3", json!([stream("news", viewers(4))]));
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(hook.count("viewers", "firing"), 1, "{:?}", hook.alerts());
+}
+
+#[test]
+fn alerts_slack_and_discord_formats_and_repeats_while_firing() {
+    let app = spawn();
+    let (_, token) = app.add_server("edge-1");
+    let slack = Hook::unsigned();
+    let discord = Hook::unsigned();
+    let rule = create(
+        &app,
+        json!({"name": "busy", "kind": "viewers", "threshold": 0, "repeat_s": 2,
+               "cooldown_s": 0, "channel": {"type": "slack", "url": slack.url}}),
+    );
+    let d = create(
+        &app,
+        json!({"name": "chat", "kind": "cpu", "threshold": 99,
+               "channel": {"type": "discord", "url": discord.url}}),
+    );
+    let r = app.post(
+        &format!("/api/v1/alerts/{}/test", d["id"].as_str().unwrap()),
+        Some(&app.token),
+        &json!({}),
+    );
+    assert_eq!(r.json()["delivered"], true, "{}", r.text());
+    let got = discord.bodies.lock().unwrap().clone();
+    assert_eq!(
+        got,
+        vec![json!({"content": "[FIRING] chat: Test notification for the alert rule \"chat\""})]
+    );
+
+    send_report(&app, &token, "r1", json!([stream("news", viewers(1))]));
+    // Still above the threshold: the notice is repeated every `repeat_s`.
+    wait_for("a repeated notice", 30, || {
+        slack.bodies.lock().unwrap().len() >= 2
+    });
+    let got = slack.bodies.lock().unwrap().clone();
+    for b in &got {
+        assert_eq!(
+            b,
+            &json!({"text": "[FIRING] busy: Viewers on edge-1 is 1, above 0"}),
+            "{got:?}"
+        );
+    }
+    let id = rule["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/alerts/{id}")).json()["firing"], 1);
 }
