@@ -1,6 +1,10 @@
-//! Notification channels: the body of each format (generic webhook, Slack, Discord), the
-//! HMAC signature, and delivery with retries on a thread of its own so that evaluation never
+//! Notification channels: the body of each format (generic webhook, Slack, Discord, e-mail),
+//! the HMAC signature, and delivery with retries on a thread of its own so that evaluation never
 //! waits for a receiver. Every attempt is appended to the notification's history entry.
+//!
+//! E-mail goes through the operator's SMTP relay, read from `TALLY_SMTP_URL`
+//! (`smtp://host:port`, `smtp://user:pass@host:587?tls=required` for STARTTLS, `smtps://…` for
+//! TLS) and `TALLY_SMTP_FROM`. The relay is a processor of what the notices carry.
 
 use std::time::Duration;
 
@@ -82,7 +86,81 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     }
 }
 
-/// Makes one delivery attempt.
+/// The operator's SMTP relay: `(url, from)`, when configured.
+pub fn smtp_relay() -> Option<(String, String)> {
+    let url = std::env::var("TALLY_SMTP_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())?;
+    let from = std::env::var("TALLY_SMTP_FROM")
+        .ok()
+        .filter(|v| !v.trim().is_empty())?;
+    Some((url.trim().to_string(), from.trim().to_string()))
+}
+
+/// Sends the notices as one e-mail through the relay.
+fn send_email(channel: &Channel, notices: &[Notice]) -> Result<(), String> {
+    use lettre::Transport;
+    let (url, from) = smtp_relay().ok_or("no SMTP relay is configured")?;
+    let to = channel
+        .to
+        .as_deref()
+        .ok_or("the channel has no recipient")?;
+    let firing = notices
+        .iter()
+        .filter(|n| n.state == super::rules::NoticeState::Firing)
+        .count();
+    let subject = match notices {
+        [one] => format!("[{}] {}", one.state.as_str(), one.message),
+        many => format!(
+            "{} alerts ({firing} firing, {} resolved)",
+            many.len(),
+            many.len() - firing
+        ),
+    };
+    let text = format!(
+        "{}\n\n-- \nSent by the alert rules of your monitoring panel.\n",
+        notices
+            .iter()
+            .map(|n| format!(
+                "[{}] {}: {}\n  at {}",
+                n.state.as_str(),
+                n.alert,
+                n.message,
+                time_text(n.time)
+            ))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let message = lettre::Message::builder()
+        .from(from.parse().map_err(|e| format!("TALLY_SMTP_FROM: {e}"))?)
+        .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
+        .subject(subject)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(text)
+        .map_err(|e| e.to_string())?;
+    let mailer = lettre::SmtpTransport::from_url(&url)
+        .map_err(|e| format!("TALLY_SMTP_URL: {e}"))?
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
+    mailer.send(&message).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Makes one delivery attempt of `notices`.
+pub fn deliver(channel: &Channel, notices: &[Notice], now: i64, attempt: u32) -> Delivery {
+    if channel.kind == ChannelType::Email {
+        let r = send_email(channel, notices);
+        return Delivery {
+            time: now,
+            attempt,
+            ok: r.is_ok(),
+            status: None,
+            error: r.err(),
+        };
+    }
+    send_once(channel, &body(channel.kind, notices), now, attempt)
+}
+
+/// Makes one HTTP delivery attempt with a prepared body.
 pub fn send_once(channel: &Channel, body: &[u8], now: i64, attempt: u32) -> Delivery {
     let fail = |status: Option<u16>, error: String| Delivery {
         time: now,
@@ -145,9 +223,8 @@ pub fn dispatch(meta: MetaStore, channel: Channel, mut event: Event) {
     let spawned = std::thread::Builder::new()
         .name("alert-delivery".into())
         .spawn(move || {
-            let payload = body(channel.kind, &event.alerts);
             for attempt in 1..=ATTEMPTS {
-                let d = send_once(&channel, &payload, crate::now(), attempt);
+                let d = deliver(&channel, &event.alerts, crate::now(), attempt);
                 let ok = d.ok;
                 if !ok {
                     tracing::warn!(attempt, error = ?d.error, "alert delivery failed");

@@ -481,3 +481,107 @@ fn alerts_slack_and_discord_formats_and_repeats_while_firing() {
     let id = rule["id"].as_str().unwrap();
     assert_eq!(app.get(&format!("/api/v1/alerts/{id}")).json()["firing"], 1);
 }
+
+/// A local SMTP sink (Python's `aiosmtpd`) that prints every message it receives.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    out: tempfile::NamedTempFile,
+}
+
+impl SmtpSink {
+    /// Starts the sink, or `None` when `aiosmtpd` is not installed.
+    fn start() -> Option<SmtpSink> {
+        let have = std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !have {
+            eprintln!("skipping: `pip install aiosmtpd` to run the SMTP test");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let child = std::process::Command::new("python3")
+            .args(["-u", "-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Debugging"])
+            .stdout(out.reopen().unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("the SMTP sink", 30, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some(SmtpSink { child, port, out })
+    }
+
+    fn mail(&self) -> String {
+        std::fs::read_to_string(self.out.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn alerts_email_goes_through_the_operators_smtp_relay() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let relay = format!("smtp://127.0.0.1:{}", sink.port);
+    let app = TestApp::spawn_with(
+        &[],
+        &[
+            ("TALLY_ALERT_EVAL_S", "1"),
+            ("TALLY_SMTP_URL", &relay),
+            ("TALLY_SMTP_FROM", "alerts@panel.example"),
+        ],
+    );
+    let (_, token) = app.add_server("edge-1");
+    let bad = app.post(
+        "/api/v1/alerts",
+        Some(&app.token),
+        &json!({"name": "x", "kind": "server_offline", "channel": {"type": "email", "to": "not an address"}}),
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["error"]["field"], "channel.to");
+    let rule = create(
+        &app,
+        json!({"name": "mail me", "kind": "server_offline", "after_s": 2,
+               "channel": {"type": "email", "to": "ops@example.com"}}),
+    );
+    let r = app.post(
+        &format!("/api/v1/alerts/{}/test", rule["id"].as_str().unwrap()),
+        Some(&app.token),
+        &json!({}),
+    );
+    assert_eq!(r.json()["delivered"], true, "{}", r.text());
+    wait_for("the test mail", 20, || {
+        sink.mail().contains("Test notification")
+    });
+
+    send_report(&app, &token, "r1", json!([stream("news", viewers(1))]));
+    wait_for("the offline mail", 30, || {
+        sink.mail().contains("Server edge-1 has not reported")
+    });
+    let mail = sink.mail();
+    assert!(mail.contains("ops@example.com"), "{mail}");
+    assert!(mail.contains("alerts@panel.example"), "{mail}");
+    assert!(!mail.contains("81.2.69.142"));
+    wait_for("the delivery log", 20, || {
+        app.get("/api/v1/alerts/events").json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["test"] == false && e["channel"] == "email" && e["delivered"] == true)
+    });
+}

@@ -154,16 +154,11 @@ fn apply(state: &State, p: &Principal, rule: &mut Rule, b: RuleBody) -> Result<(
                 "webhook" => ChannelType::Webhook,
                 "slack" => ChannelType::Slack,
                 "discord" => ChannelType::Discord,
-                "email" => {
-                    return Err(ApiError::field(
-                        "channel.type",
-                        "e-mail channels are not available in this version; use webhook, slack or discord",
-                    ));
-                }
+                "email" => ChannelType::Email,
                 _ => {
                     return Err(ApiError::field(
                         "channel.type",
-                        "must be webhook, slack or discord",
+                        "must be webhook, slack, discord or email",
                     ));
                 }
             };
@@ -180,9 +175,29 @@ fn apply(state: &State, p: &Principal, rule: &mut Rule, b: RuleBody) -> Result<(
             }
             rule.channel.secret = Some(secret).filter(|s| !s.is_empty());
         }
-        if c.to.is_some() {
-            rule.channel.to = c.to;
+        if let Some(to) = c.to {
+            rule.channel.to = Some(to.trim().to_string()).filter(|t| !t.is_empty());
         }
+    }
+    if rule.channel.kind == ChannelType::Email {
+        if channels::smtp_relay().is_none() {
+            return Err(ApiError::field(
+                "channel.type",
+                "no SMTP relay is configured; the operator sets TALLY_SMTP_URL and TALLY_SMTP_FROM",
+            ));
+        }
+        let ok = rule
+            .channel
+            .to
+            .as_deref()
+            .is_some_and(|t| t.len() <= 254 && t.parse::<lettre::message::Mailbox>().is_ok());
+        if !ok {
+            return Err(ApiError::field(
+                "channel.to",
+                "give the recipient's e-mail address",
+            ));
+        }
+        return check_threshold(rule);
     }
     let url_ok = rule.channel.url.as_deref().is_some_and(|u| {
         (u.starts_with("http://") || u.starts_with("https://"))
@@ -195,6 +210,11 @@ fn apply(state: &State, p: &Principal, rule: &mut Rule, b: RuleBody) -> Result<(
             "give the receiver's http:// or https:// URL",
         ));
     }
+    check_threshold(rule)
+}
+
+/// Kind-specific requirements.
+fn check_threshold(rule: &Rule) -> Result<(), ApiError> {
     if rule.kind.is_threshold() && rule.threshold.is_none() {
         return Err(ApiError::field(
             "threshold",
@@ -374,8 +394,7 @@ pub async fn test(
     let delivery = web::block(move || -> Result<_, ApiError> {
         let now = crate::now();
         let notice = eval::test_notice(&rule, now);
-        let payload = channels::body(rule.channel.kind, std::slice::from_ref(&notice));
-        let d = channels::send_once(&rule.channel, &payload, now, 1);
+        let d = channels::deliver(&rule.channel, std::slice::from_ref(&notice), now, 1);
         st.meta.append_alert_event(&Event {
             account: rule.account,
             time: now,
