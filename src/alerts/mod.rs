@@ -1,9 +1,9 @@
 //! Alerts: rules per account (server offline, stream down/up, host and audience thresholds),
 //! their evaluation against the live state on the scheduler, and notifications to webhook,
-//! Slack and Discord channels with a delivery history.
+//! Slack, Discord and e-mail channels with a delivery history.
 //!
-//! This module must not touch sled (records go through `store::meta`) nor read the clock: the
-//! evaluation job passes `now` in.
+//! This module must not touch sled (records go through `store::meta`). Evaluation does not
+//! read the clock (the job passes `now` in); only delivery attempts are stamped as they happen.
 
 pub mod channels;
 pub mod eval;
