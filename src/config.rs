@@ -87,6 +87,13 @@ pub struct ServeArgs {
     /// Public base URL of the panel, used in setup links [default: derived from --listen]
     #[arg(long, env = "TALLY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// SMTP relay for e-mail alerts: smtp://host:587 (STARTTLS), smtps://host:465 (TLS),
+    /// smtp://host:25?tls=none (plain, local relays only); credentials as user:pass@host
+    #[arg(long, env = "TALLY_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// Sender address of alert e-mails, e.g. "Tally <alerts@example.com>"
+    #[arg(long, env = "TALLY_SMTP_FROM", value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
 }
 
 /// The same options as read from the TOML file.
@@ -115,6 +122,8 @@ pub struct FileConfig {
     pub cache_mb: Option<u64>,
     pub queue_viewers: Option<usize>,
     pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
     /// Options of `tally agent`, read by the agent itself.
     pub agent: Option<toml::Table>,
 }
@@ -166,6 +175,8 @@ pub struct Config {
     pub cache_bytes: u64,
     pub queue_viewers: usize,
     pub public_url: Option<String>,
+    /// The SMTP relay for e-mail alerts, when configured.
+    pub smtp: Option<SmtpRelay>,
     /// Raw `[agent]` table of the config file, if any.
     pub agent_table: Option<toml::Table>,
 }
@@ -295,6 +306,10 @@ impl Config {
             cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(16) << 20,
             queue_viewers: args.queue_viewers.or(file.queue_viewers).unwrap_or(400_000),
             public_url: args.public_url.clone().or(file.public_url),
+            smtp: SmtpRelay::from_parts(
+                args.smtp_url.clone().or(file.smtp_url),
+                args.smtp_from.clone().or(file.smtp_from),
+            )?,
             agent_table: file.agent,
         };
         config.validate()?;
@@ -404,5 +419,61 @@ mod tests {
         assert!(matches!(c.tls, TlsMode::Acme { .. }));
         assert_eq!(c.listen.port(), 80);
         assert_eq!(c.base_url(), "https://panel.example.com");
+    }
+}
+
+/// The operator's SMTP relay. Its URL may hold a password, so `Debug` shows only the host.
+#[derive(Clone)]
+pub struct SmtpRelay {
+    /// `smtp://` or `smtps://` URL as lettre takes it.
+    pub url: String,
+    /// Sender mailbox.
+    pub from: String,
+    /// Host name, for the privacy notice and logs.
+    pub host: String,
+}
+
+impl std::fmt::Debug for SmtpRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpRelay")
+            .field("host", &self.host)
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SmtpRelay {
+    /// Checks the pair: both or neither, a URL lettre can use, a sender address.
+    fn from_parts(url: Option<String>, from: Option<String>) -> Result<Option<Self>, ConfigError> {
+        let clean = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        match (clean(url), clean(from)) {
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "smtp_url is set but smtp_from is not; set the sender address too, e.g. --smtp-from alerts@example.com".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "smtp_from is set but smtp_url is not; set the relay too, e.g. --smtp-url smtp://mail.example.com:587".into(),
+            )),
+            (Some(url), Some(from)) => {
+                if let Err(e) = lettre::SmtpTransport::from_url(&url) {
+                    return Err(ConfigError::Invalid(format!(
+                        "smtp_url is not a usable SMTP URL ({e}); use smtp://host:587 or smtps://host:465"
+                    )));
+                }
+                if let Err(e) = from.parse::<lettre::message::Mailbox>() {
+                    return Err(ConfigError::Invalid(format!(
+                        "smtp_from `{from}` is not an e-mail address ({e})"
+                    )));
+                }
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                let host = rest
+                    .split(['/', '?', ':'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                Ok(Some(SmtpRelay { url, from, host }))
+            }
+        }
     }
 }

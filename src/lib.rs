@@ -11,6 +11,7 @@
 pub mod activity;
 pub mod adminsock;
 pub mod agent;
+pub mod alerts;
 pub mod auth;
 pub mod bench;
 pub mod cli;

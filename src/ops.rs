@@ -87,6 +87,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         &secret,
     ));
     ensure_first_admin(&meta, &config).await?;
+    crate::alerts::channels::configure_smtp(config.smtp.clone());
     let tls = crate::tls::Tls::from_mode(&config.tls, &data).context("TLS cannot be set up")?;
     if let Some(tls) = &tls {
         // Customer domains of the accounts get their certificates like the configured ones.

@@ -28,7 +28,7 @@ echo "== build"
 cargo build --all-targets --quiet
 
 echo "== rust tests"
-{ cargo test --no-fail-fast 2>&1; echo $? > target/rust-tests.rc; } | tee target/rust-tests.log
+{ rc=0; cargo test --no-fail-fast 2>&1 || rc=$?; echo "$rc" > target/rust-tests.rc; } | tee target/rust-tests.log
 [ "$(cat target/rust-tests.rc)" = 0 ] || { echo "rust tests failed"; exit 1; }
 
 echo "== agent against real nginx-rtmp, Icecast2 and the panel"

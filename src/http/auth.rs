@@ -573,31 +573,49 @@ pub struct SetupBody {
 /// `POST /api/v1/setup`: creates the first admin with the one-time setup token.
 pub async fn setup(state: State, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let b: SetupBody = parse_json(&body)?;
+    let (user, account) = create_admin_with_setup_token(
+        &state,
+        &b.token,
+        &b.email,
+        b.password,
+        b.account_name.as_deref().unwrap_or("Default"),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(user_json(&user, &account)))
+}
+
+/// Creates the first admin if `token` is the instance's one-time setup token.
+pub async fn create_admin_with_setup_token(
+    state: &State,
+    token: &str,
+    email: &str,
+    password: String,
+    account_name: &str,
+) -> Result<(User, Account), ApiError> {
     let stored = state.meta.setting("setup_token_hash")?;
     let valid = stored
         .as_deref()
-        .is_some_and(|h| bool::from(h.ct_eq(&token_hash(&b.token)[..])));
+        .is_some_and(|h| bool::from(h.ct_eq(&token_hash(token)[..])));
     if !valid || state.meta.has_users()? {
         return Err(ApiError::Unauthorized(
             "this setup link is invalid or was already used".into(),
         ));
     }
-    check_password_policy(&b.password).map_err(|m| ApiError::field("password", m))?;
-    let email = normalize_email(&b.email).map_err(|m| ApiError::field("email", m))?;
-    let password = b.password;
+    check_password_policy(&password).map_err(|m| ApiError::field("password", m))?;
+    let email = normalize_email(email).map_err(|m| ApiError::field("email", m))?;
     let hash = web::block(move || hash_password(&password))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
-    let (user, account) = crate::create_first_admin(
-        &state.meta,
-        &email,
-        hash,
-        b.account_name.as_deref().unwrap_or("Default"),
-    )?;
+    let name = if account_name.trim().is_empty() {
+        "Default"
+    } else {
+        account_name.trim()
+    };
+    let created = crate::create_first_admin(&state.meta, &email, hash, name)?;
     state.meta.remove_setting("setup_token_hash")?;
     state.meta.flush()?;
-    Ok(HttpResponse::Created().json(user_json(&user, &account)))
+    Ok(created)
 }
 
 /// Validates and lower-cases an e-mail address.

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod ingest;
+pub mod setup;
 pub mod spa;
 
 use std::net::TcpListener;
@@ -49,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(api::system::healthz))
         .route("/metrics", web::get().to(metrics_with_tls))
         .route("/branding.css", web::get().to(api::system::branding_css))
+        .route("/setup", web::get().to(setup::form))
+        .route("/setup", web::post().to(setup::submit))
         .route(
             "/branding/{owner}/{kind}",
             web::get().to(api::branding::serve_asset),
@@ -129,6 +132,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/slices/{id}", web::put().to(api::slices::update))
                 .route("/slices/{id}", web::delete().to(api::slices::delete))
                 .route("/activity", web::get().to(api::activity::list))
+                .route("/alerts", web::get().to(api::alerts::list))
+                .route("/alerts", web::post().to(api::alerts::create))
+                .route("/alerts/events", web::get().to(api::alerts::events))
+                .route("/alerts/{id}", web::get().to(api::alerts::get))
+                .route("/alerts/{id}", web::patch().to(api::alerts::update))
+                .route("/alerts/{id}", web::delete().to(api::alerts::delete))
+                .route("/alerts/{id}/test", web::post().to(api::alerts::test))
                 .route("/openapi.json", web::get().to(api::system::openapi))
                 .route("/servers", web::get().to(api::servers::list))
                 .route("/servers", web::post().to(api::servers::create))

@@ -1,6 +1,6 @@
 //! Scheduled jobs (tokio-cron-scheduler, six-field cron expressions in UTC): salt destruction,
-//! GeoIP reload, report-id and login-session expiry, and retention (`--retention-cron`), which
-//! also expires the activity log.
+//! GeoIP reload, report-id and login-session expiry, retention (`--retention-cron`), which
+//! also expires the activity log, and alert evaluation.
 //!
 //! Only cron-expression jobs are used: repeated jobs can stop firing under load in the current
 //! tokio-cron-scheduler release (mvniekerk/tokio-cron-scheduler#113).
@@ -14,6 +14,21 @@ use crate::ingest::salt::Salts;
 
 /// How long report ids are remembered for de-duplication.
 pub const DEDUPE_DAYS: i64 = 14;
+
+/// Alert evaluation cadence: every 10 s, or every `TALLY_ALERT_EVAL_S` seconds (1 to 10; tests
+/// use 1). Kept to a seconds field so it stays a cron job (see the module header).
+fn alert_cron() -> String {
+    let secs = std::env::var("TALLY_ALERT_EVAL_S")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|s| (1..=10).contains(s) && 60 % s == 0)
+        .unwrap_or(10);
+    if secs == 1 {
+        "* * * * * *".into()
+    } else {
+        format!("*/{secs} * * * * *")
+    }
+}
 
 /// Starts the scheduler with the instance's jobs.
 pub async fn start(state: State, salts: Arc<Salts>) -> anyhow::Result<Option<JobScheduler>> {
@@ -69,6 +84,21 @@ pub async fn start(state: State, salts: Arc<Salts>) -> anyhow::Result<Option<Job
         anyhow::anyhow!("--retention-cron `{expr}` is not a valid six-field cron expression: {e}")
     })?;
     sched.add(job).await?;
+    let st = state.clone();
+    sched
+        .add(Job::new_async(alert_cron().as_str(), move |_id, _l| {
+            let st = st.clone();
+            Box::pin(async move {
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = crate::alerts::run_once(&st.meta, &st.writer.live, crate::now())
+                    {
+                        tracing::error!(error = %e, "alert evaluation failed");
+                    }
+                })
+                .await;
+            })
+        })?)
+        .await?;
     sched.start().await?;
     Ok(Some(sched))
 }

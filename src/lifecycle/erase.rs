@@ -175,6 +175,7 @@ pub async fn erase_account(
         }
         lc.meta.remove_branding(account)?;
         out.activity_entries = lc.meta.remove_activity_of(account)? as u64;
+        lc.meta.remove_alerts_of(account)?;
         out.pseudonymised_entries = pseudonymise(&lc, &repl)?;
         retention::remove_account(&lc.meta, account)?;
         lc.meta.remove_account_record(account)?;

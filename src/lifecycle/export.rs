@@ -207,6 +207,18 @@ pub fn account_export(
         .iter()
         .map(activity_json)
         .collect();
+    let alert_rules: Vec<Value> = lc
+        .meta
+        .alert_rules_of(account.id)?
+        .iter()
+        .map(|r| crate::http::api::alerts::rule_json(r, 0))
+        .collect();
+    let alert_events: Vec<Value> = lc
+        .meta
+        .alert_events_of(account.id, usize::MAX)?
+        .iter()
+        .map(|(pos, e)| crate::http::api::alerts::event_json(*pos, e))
+        .collect();
     let (stats, rows) = statistics(lc, dict, account.id, now)?;
     let doc = json!({
         "format": "tally-account-export",
@@ -224,6 +236,7 @@ pub fn account_export(
         },
         "branding": lc.meta.branding(account.id)?,
         "activity": activity,
+        "alerts": {"rules": alert_rules, "history": alert_events},
         "statistics": stats,
     });
     Ok((doc, rows))

@@ -518,20 +518,21 @@ fn expire_meta(lc: &Lifecycle, now: i64, rep: &mut RunReport) {
     }
     // The activity log: each account's entries after its own period, the instance's after
     // the instance value.
-    let mut owners: Vec<(Id, u32)> = Vec::new();
+    // The alert history likewise, per account.
+    let mut owners: Vec<(Id, u32, Option<u32>)> = Vec::new();
     match instance(&lc.meta) {
-        Ok(r) => owners.push((INSTANCE, r.activity_days)),
+        Ok(r) => owners.push((INSTANCE, r.activity_days, None)),
         Err(e) => rep.errors.push(format!("retention settings: {e}")),
     }
     if let Ok(accounts) = lc.meta.accounts() {
         for a in accounts {
             match effective(&lc.meta, a.id) {
-                Ok(r) => owners.push((a.id, r.activity_days)),
+                Ok(r) => owners.push((a.id, r.activity_days, Some(r.alert_history_days))),
                 Err(e) => rep.errors.push(format!("retention of {}: {e}", a.id)),
             }
         }
     }
-    for (owner, days) in owners {
+    for (owner, days, alert_days) in owners {
         match lc
             .meta
             .purge_account_activity_before(owner, cutoff(now, days))
@@ -541,6 +542,19 @@ fn expire_meta(lc: &Lifecycle, now: i64, rep: &mut RunReport) {
                 rep.class(DataClass::Activity).records += n as u64;
             }
             Err(e) => rep.errors.push(format!("activity of {owner}: {e}")),
+        }
+        let Some(alert_days) = alert_days else {
+            continue;
+        };
+        match lc
+            .meta
+            .purge_alert_events_before(owner, cutoff(now, alert_days))
+        {
+            Ok(n) => {
+                rep.meta_records += n as u64;
+                rep.class(DataClass::AlertHistory).records += n as u64;
+            }
+            Err(e) => rep.errors.push(format!("alert history of {owner}: {e}")),
         }
     }
     let s = &lc.stats;

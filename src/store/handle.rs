@@ -28,13 +28,14 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::meta::ActivityPage;
 use super::meta::MetaDb;
+use super::meta::{ActivityPage, AlertEventPage};
 use super::{
     Compaction, StoreError, copy_db, dir_size, io_error, open_db, recover_swap, remove_tree,
     swap_in, swap_paths, sync_dir,
 };
 use crate::activity::Entry;
+use crate::alerts::rules::{Event as AlertEvent, Rule as AlertRule, TargetState};
 use crate::model::account::{
     Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
 };
@@ -141,6 +142,19 @@ forward! {
     fn remove_branding(&self, owner: Id) -> Result<(), StoreError>;
     fn remove_account_record(&self, id: Id) -> Result<(), StoreError>;
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn put_alert_rule(&self, rule: &AlertRule) -> Result<(), StoreError>;
+    fn alert_rule(&self, account: Id, id: Id) -> Result<Option<AlertRule>, StoreError>;
+    fn alert_rules_of(&self, account: Id) -> Result<Vec<AlertRule>, StoreError>;
+    fn alert_rules(&self) -> Result<Vec<AlertRule>, StoreError>;
+    fn remove_alert_rule(&self, account: Id, id: Id) -> Result<bool, StoreError>;
+    fn clear_alert_states(&self, rule: Id) -> Result<(), StoreError>;
+    fn alert_states(&self, rule: Id) -> Result<Vec<(String, TargetState)>, StoreError>;
+    fn put_alert_states(&self, changes: &[(Id, String, Option<TargetState>)]) -> Result<(), StoreError>;
+    fn append_alert_event(&self, event: &AlertEvent) -> Result<(i64, u32), StoreError>;
+    fn update_alert_event(&self, pos: (i64, u32), event: &AlertEvent) -> Result<(), StoreError>;
+    fn alert_events_of(&self, account: Id, limit: usize) -> Result<AlertEventPage, StoreError>;
+    fn purge_alert_events_before(&self, account: Id, cutoff: i64) -> Result<usize, StoreError>;
+    fn remove_alerts_of(&self, account: Id) -> Result<usize, StoreError>;
 }
 
 impl MetaStore {

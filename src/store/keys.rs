@@ -77,6 +77,31 @@ pub fn parse_activity(key: &[u8]) -> Option<(Id, i64, u32)> {
     Some((account, time_from_bits(bits), nonce))
 }
 
+/// Alert evaluation state key: `rule ‖ target` (the states of a rule are one prefix scan).
+pub fn alert_state(rule: Id, target: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + target.len());
+    k.extend_from_slice(&rule.0.to_be_bytes());
+    k.extend_from_slice(target.as_bytes());
+    k
+}
+
+/// Splits an alert state key into `(rule, target)`.
+pub fn parse_alert_state(key: &[u8]) -> Option<(Id, String)> {
+    let rule = parse_id(key)?;
+    let target = std::str::from_utf8(key.get(8..)?).ok()?;
+    Some((rule, target.to_string()))
+}
+
+/// Alert history key: `account ‖ time ‖ random`, the activity layout (time order per account).
+pub fn alert_event(account: Id, time: i64, nonce: u32) -> [u8; 20] {
+    activity(account, time, nonce)
+}
+
+/// Splits an alert history key into `(account, time, nonce)`.
+pub fn parse_alert_event(key: &[u8]) -> Option<(Id, i64, u32)> {
+    parse_activity(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +125,19 @@ mod tests {
         assert!(activity(a, i64::MAX, 0) < activity(Id(6), i64::MIN, 0));
         assert_eq!(parse_activity(&activity(a, -3, 7)), Some((a, -3, 7)));
         assert_eq!(parse_activity(&[0; 8]), None);
+    }
+
+    #[test]
+    fn alert_keys_round_trip() {
+        let k = alert_state(Id(9), "s:00000000000000aa");
+        assert_eq!(
+            parse_alert_state(&k),
+            Some((Id(9), "s:00000000000000aa".into()))
+        );
+        assert!(alert_state(Id(9), "zzz") < alert_state(Id(10), ""));
+        assert_eq!(
+            parse_alert_event(&alert_event(Id(2), 5, 1)),
+            Some((Id(2), 5, 1))
+        );
     }
 }

@@ -13,6 +13,7 @@ use sled::transaction::ConflictableTransactionError as Abort;
 
 use super::{StoreError, codec, keys};
 use crate::activity::Entry;
+use crate::alerts::rules::{Event as AlertEvent, Rule as AlertRule, TargetState};
 use crate::model::account::{
     Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
 };
@@ -126,6 +127,9 @@ pub struct MetaDb {
     dims: sled::Tree,
     dedupe: sled::Tree,
     settings: sled::Tree,
+    alert_rules: sled::Tree,
+    alert_state: sled::Tree,
+    alert_events: sled::Tree,
 }
 
 fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -174,6 +178,9 @@ impl MetaDb {
             dims: db.open_tree("dims")?,
             dedupe: db.open_tree("dedupe")?,
             settings: db.open_tree("settings")?,
+            alert_rules: db.open_tree("alert_rules")?,
+            alert_state: db.open_tree("alert_state")?,
+            alert_events: db.open_tree("alert_events")?,
             db,
         })
     }
@@ -901,6 +908,164 @@ impl MetaDb {
                 Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
             })
             .collect()
+    }
+}
+
+/// Alert history entries with their `(time, nonce)` position, newest first.
+pub type AlertEventPage = Vec<((i64, u32), AlertEvent)>;
+
+impl MetaDb {
+    // --- alerts ---------------------------------------------------------------------------
+
+    /// Stores an alert rule (insert or replace).
+    pub fn put_alert_rule(&self, rule: &AlertRule) -> Result<(), StoreError> {
+        put(&self.alert_rules, &keys::owned(rule.account, rule.id), rule)
+    }
+
+    /// One rule of an account (`None` also for another account's rule).
+    pub fn alert_rule(&self, account: Id, id: Id) -> Result<Option<AlertRule>, StoreError> {
+        get(&self.alert_rules, &keys::owned(account, id))
+    }
+
+    /// The rules of an account, oldest first.
+    pub fn alert_rules_of(&self, account: Id) -> Result<Vec<AlertRule>, StoreError> {
+        let mut v: Vec<AlertRule> = self
+            .alert_rules
+            .scan_prefix(keys::id(account))
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect::<Result<_, _>>()?;
+        v.sort_by_key(|r| (r.created_at, r.id));
+        Ok(v)
+    }
+
+    /// Every rule of every account (for evaluation).
+    pub fn alert_rules(&self) -> Result<Vec<AlertRule>, StoreError> {
+        all(&self.alert_rules)
+    }
+
+    /// Removes a rule and its evaluation state.
+    pub fn remove_alert_rule(&self, account: Id, id: Id) -> Result<bool, StoreError> {
+        let existed = self.alert_rules.remove(keys::owned(account, id))?.is_some();
+        self.clear_alert_states(id)?;
+        Ok(existed)
+    }
+
+    /// Forgets the evaluation state of a rule (after its definition changed).
+    pub fn clear_alert_states(&self, rule: Id) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for k in self.alert_state.scan_prefix(keys::id(rule)).keys() {
+            batch.remove(k?);
+        }
+        self.alert_state.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The evaluation states of a rule by target.
+    pub fn alert_states(&self, rule: Id) -> Result<Vec<(String, TargetState)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.alert_state.scan_prefix(keys::id(rule)) {
+            let (k, v) = item?;
+            if let Some((_, target)) = keys::parse_alert_state(&k) {
+                out.push((target, codec::decode(&v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes changed states (`None` removes one) in one batch.
+    pub fn put_alert_states(
+        &self,
+        changes: &[(Id, String, Option<TargetState>)],
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (rule, target, state) in changes {
+            let key = keys::alert_state(*rule, target);
+            match state {
+                Some(s) => batch.insert(key, codec::encode(s)?),
+                None => batch.remove(key),
+            }
+        }
+        self.alert_state.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Appends a history entry; returns its `(time, nonce)` position for later updates.
+    pub fn append_alert_event(&self, event: &AlertEvent) -> Result<(i64, u32), StoreError> {
+        let value = codec::encode(event)?;
+        for _ in 0..8 {
+            let nonce: u32 = rand::random();
+            let key = keys::alert_event(event.account, event.time, nonce);
+            if self
+                .alert_events
+                .compare_and_swap(key, None as Option<&[u8]>, Some(value.as_slice()))?
+                .is_ok()
+            {
+                return Ok((event.time, nonce));
+            }
+        }
+        Err(StoreError::Corrupt("alert event key collisions".into()))
+    }
+
+    /// Replaces a history entry at its position (adding delivery attempts).
+    pub fn update_alert_event(
+        &self,
+        pos: (i64, u32),
+        event: &AlertEvent,
+    ) -> Result<(), StoreError> {
+        put(
+            &self.alert_events,
+            &keys::alert_event(event.account, pos.0, pos.1),
+            event,
+        )
+    }
+
+    /// Removes an account's alert history older than `cutoff` (retention); returns how many.
+    pub fn purge_alert_events_before(&self, account: Id, cutoff: i64) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self
+            .alert_events
+            .range(keys::alert_event(account, i64::MIN, 0)..keys::alert_event(account, cutoff, 0))
+            .keys()
+        {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.alert_events.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// Removes every alert rule, evaluation state and history entry of an account (erasure);
+    /// returns how many history entries went.
+    pub fn remove_alerts_of(&self, account: Id) -> Result<usize, StoreError> {
+        for rule in self.alert_rules_of(account)? {
+            self.remove_alert_rule(account, rule.id)?;
+        }
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.alert_events.scan_prefix(keys::id(account)).keys() {
+            batch.remove(k?);
+            n += 1;
+        }
+        self.alert_events.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// The newest `limit` history entries of an account.
+    pub fn alert_events_of(&self, account: Id, limit: usize) -> Result<AlertEventPage, StoreError> {
+        let mut out = Vec::new();
+        for item in self.alert_events.scan_prefix(keys::id(account)).rev() {
+            let (k, v) = item?;
+            let Some((_, time, nonce)) = keys::parse_alert_event(&k) else {
+                continue;
+            };
+            out.push(((time, nonce), codec::decode(&v)?));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -814,3 +814,68 @@ fn broken_or_missing_geoip_files_stop_startup_naming_the_file() {
         assert!(err.contains(&name), "error does not name {name}: {err}");
     }
 }
+
+#[test]
+fn first_run_setup_link_creates_the_first_admin() {
+    let mut app = TestApp {
+        child: None,
+        url: String::new(),
+        dir: tempfile::tempdir().unwrap(),
+        logs: Default::default(),
+        token: String::new(),
+        extra_args: Vec::new(),
+        env: vec![
+            ("TALLY_ADMIN_EMAIL".into(), String::new()),
+            ("TALLY_ADMIN_PASSWORD".into(), String::new()),
+        ],
+    };
+    app.start();
+    let logs = app.logs();
+    let at = logs.find("/setup?token=").expect("setup link in the log");
+    let token: String = logs[at + "/setup?token=".len()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"')
+        .collect();
+    let form = app.get_as(&format!("/setup?token={token}"), None);
+    assert_eq!(form.status, 200);
+    assert!(
+        form.text()
+            .contains("<form method=\"post\" action=\"/setup\">")
+    );
+    let post = |email: &str, password: &str, token: &str| {
+        let body = format!("token={token}&email={email}&password={password}&account_name=Acme");
+        request(
+            "POST",
+            &format!("{}/setup", app.url),
+            None,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(body.into_bytes()),
+        )
+    };
+    let short = post("ops%40example.com", "short", &token);
+    assert_eq!(short.status, 200);
+    assert!(
+        short.text().contains("at least 10 characters"),
+        "{}",
+        short.text()
+    );
+    let wrong = post("ops%40example.com", "long-enough-password", "setup_wrong");
+    assert!(wrong.text().contains("invalid or was already used"));
+    let ok = post("ops%40example.com", "long-enough-password", &token);
+    // The 303 leads to the sign-in page (the client follows it).
+    assert_eq!(ok.status, 200);
+    assert!(
+        !ok.text().contains("Create the first administrator"),
+        "{}",
+        ok.text()
+    );
+    let t = app.login("ops@example.com", "long-enough-password");
+    let me = app.get_as("/api/v1/me", Some(&t)).json();
+    assert_eq!(me["operator"], true);
+    assert_eq!(me["account"]["name"], "Acme");
+    assert_eq!(
+        post("x%40example.com", "long-enough-password", &token).status,
+        200,
+        "the link works once"
+    );
+}

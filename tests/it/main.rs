@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod agent;
+mod alerts;
 mod core;
 mod faults;
 mod install;

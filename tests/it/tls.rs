@@ -407,6 +407,20 @@ impl Tally {
         self.logs.lock().unwrap().clone()
     }
 
+    /// Waits until the log holds `needle`: the log reaches the test through a pipe and a reader
+    /// thread, so a line can trail the effect it describes.
+    fn wait_for_log(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.logs().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} not logged:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `(https port, plain port)` from the start-up line.
     fn ports(&self) -> (u16, u16) {
         let logs = self.logs();
@@ -651,11 +665,7 @@ fn manual_certificate_is_served_with_hsts_and_reloaded_when_replaced() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    assert!(
-        tally.logs().contains("TLS certificate reloaded"),
-        "{}",
-        tally.logs()
-    );
+    tally.wait_for_log("TLS certificate reloaded");
 
     // `tally check` reads the same files; a key that does not belong to the certificate fails.
     let (ok, out) = tally_check(&data, &args);

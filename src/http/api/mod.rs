@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod backup;
 pub mod branding;
 pub mod export;

@@ -51,6 +51,42 @@ impl From<EraseError> for ApiError {
     }
 }
 
+/// The processors data is sent to: the operator's SMTP relay, and the receivers of the
+/// account's alert webhooks (by host). Tally sends data nowhere else.
+fn processors(
+    state: &State,
+    cfg: &crate::config::Config,
+    account: Option<&Account>,
+) -> Result<Vec<Processor>, ApiError> {
+    let mut out = Vec::new();
+    if let Some(relay) = &cfg.smtp {
+        out.push(Processor {
+            name: relay.host.clone(),
+            purpose: "delivers alert e-mails: rule names, server and stream names, figures and the recipients' addresses.".into(),
+        });
+    }
+    if let Some(a) = account {
+        let mut hosts: Vec<String> = state
+            .meta
+            .alert_rules_of(a.id)?
+            .iter()
+            .filter_map(|r| r.channel.url.as_deref())
+            .filter_map(|u| u.split_once("://").map(|(_, rest)| rest))
+            .filter_map(|rest| rest.split(['/', '?']).next())
+            .map(|h| h.rsplit_once('@').map_or(h, |(_, h)| h).to_string())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        for host in hosts {
+            out.push(Processor {
+                name: host,
+                purpose: "receives alert notifications (webhook): rule names, server and stream names and figures, never a viewer's address.".into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// What the notice is generated from, for an account's brand (or the instance's).
 fn notice_input(state: &State, account: Option<&Account>) -> Result<NoticeInput, ApiError> {
     let brand = super::branding::resolve(state, account.map(|a| a.id))?;
@@ -80,9 +116,7 @@ fn notice_input(state: &State, account: Option<&Account>) -> Result<NoticeInput,
         geoip_city: cfg.geoip_city.is_some(),
         geoip_asn: cfg.geoip_asn.is_some(),
         tls: !matches!(cfg.tls, TlsMode::Off),
-        // Tally sends data nowhere unless the operator configures a processor; no option of
-        // `config` does yet (no SMTP relay, no webhooks), so the list is built empty.
-        processors: Vec::new(),
+        processors: processors(state, cfg, account)?,
         other_services,
         custom_text: text(&brand.privacy_notice),
     })
