@@ -394,6 +394,28 @@ await check('branding: colours preview live, save, and a logo uploads and is rem
   await settled();
 });
 
+await check('retention periods preview and save; exports download', async () => {
+  await nav('Data retention').click();
+  await heading('Data retention');
+  await settled();
+  const minute = page.getByLabel('minute: days kept', { exact: true });
+  await minute.fill('7');
+  await page.getByRole('button', { name: 'Preview the effect' }).click();
+  await page.getByText('The next retention run would delete:').waitFor();
+  await page.getByRole('button', { name: 'Save periods' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await page.reload();
+  await settled();
+  assert((await page.getByLabel('minute: days kept', { exact: true }).inputValue()) === '7', 'retention not saved');
+  await shot('26-retention');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export my data' }).click(),
+  ]);
+  const body = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert(body.user?.email === email, 'personal export lacks the user');
+});
+
 await check('on a 360 px phone nothing overflows and the menu opens', async () => {
   await page.setViewportSize({ width: 360, height: 780 });
   for (const path of ['/', '/servers', '/streams', '/reports/billing', streamHref]) {

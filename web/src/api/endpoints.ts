@@ -21,6 +21,8 @@ import type {
   Metric,
   NewServer,
   PrivacyNotice,
+  RetentionPreview,
+  RetentionSettings,
   Scope,
   Server,
   StreamRow,
@@ -125,3 +127,10 @@ export const saveBranding = (fields: Partial<BrandingFields>) =>
   request<BrandingSettings>('PUT', '/branding', { body: fields });
 export const uploadLogo = (file: File) => request<BrandingSettings>('PUT', '/branding/logo', { raw: file });
 export const deleteLogo = () => request<BrandingSettings>('DELETE', '/branding/logo');
+
+export const fetchRetention = (signal?: AbortSignal) => get<RetentionSettings>('/settings/retention', {}, signal);
+export const saveRetention = (values: Record<string, number>) =>
+  request<RetentionSettings>('PUT', '/settings/retention', { body: values });
+export const previewRetention = (values: Record<string, number>) =>
+  request<RetentionPreview>('POST', '/settings/retention/preview', { body: values });
+export const eraseMe = () => request<unknown>('DELETE', '/me', { session: false });

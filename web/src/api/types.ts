@@ -212,3 +212,23 @@ export interface BrandingSettings {
   stored: Partial<BrandingFields> & { has_logo?: boolean; has_favicon?: boolean };
   effective: BrandingFields & { logo_url: string | null; favicon_url: string | null };
 }
+
+export interface RetentionClass {
+  key: string;
+  class: string;
+  default_days: number;
+  holds: string;
+}
+
+export interface RetentionSettings {
+  scope: string;
+  account_id?: string;
+  maximum: Record<string, number>;
+  classes: RetentionClass[];
+  [key: string]: unknown;
+}
+
+export interface RetentionPreview {
+  account_id: string;
+  classes: { class: string; partitions_dropped: number; partitions_compacted: number; records: number; bytes: number }[];
+}

@@ -52,7 +52,14 @@ export const ADMIN_NAV: NavEntry[] = [
     roles: ['owner', 'admin'],
     screen: () => import('../pages/BrandingPage').then((m) => m.BrandingPage),
   },
-  { href: '/settings/retention', label: 'nav.retention', icon: 'retention', probe: '/settings/retention', roles: ['owner', 'admin'] },
+  {
+    href: '/settings/retention',
+    label: 'nav.retention',
+    icon: 'retention',
+    probe: '/settings/retention',
+    roles: ['owner', 'admin'],
+    screen: () => import('../pages/RetentionPage').then((m) => m.RetentionPage),
+  },
   { href: '/activity', label: 'nav.activity', icon: 'activity', probe: '/activity', roles: ['owner', 'admin'] },
   { href: '/alerts', label: 'nav.alerts', icon: 'alerts', probe: '/alerts', roles: ['owner', 'admin'] },
 ];
