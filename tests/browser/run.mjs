@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,6 +118,53 @@ function nav(name) {
 async function heading(text) {
   await page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 15_000 });
 }
+
+/** Calls the API as the operator, with a bearer token (no cookie, so no Origin needed). */
+let bearer = null;
+async function apiLogin(user, pass, agent = 'tally-browser-test') {
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'User-Agent': agent },
+    body: JSON.stringify({ email: user, password: pass }),
+  });
+  assert(res.ok, `API login: ${res.status}`);
+  return (await res.json()).token;
+}
+async function api(method, path, body) {
+  bearer ??= await apiLogin(email, password);
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${bearer}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  assert(res.ok, `${method} ${path}: ${res.status} ${await res.clone().text()}`);
+  return res.status === 204 ? null : res.json();
+}
+const me = await api('GET', '/api/v1/me');
+
+async function signIn(p, user, pass) {
+  await p.goto(`${base}/login`);
+  await p.getByLabel('Email').fill(user);
+  await p.getByLabel('Password').fill(pass);
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15_000 });
+}
+
+/** A local webhook receiver for alert notifications (the panel posts to it, not the browser). */
+const receiver = await new Promise((resolveReceiver) => {
+  const requests = [];
+  const srv = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      requests.push({ body: data, signature: req.headers['x-tally-signature'] ?? null });
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    });
+  });
+  srv.listen(0, '127.0.0.1', () =>
+    resolveReceiver({ url: `http://127.0.0.1:${srv.address().port}/hook`, requests, close: () => srv.close() }),
+  );
+});
 
 let streamHref = null;
 
@@ -394,31 +442,351 @@ await check('branding: colours preview live, save, and a logo uploads and is rem
   await settled();
 });
 
-await check('retention periods preview and save; exports download', async () => {
+await check('retention: what each class holds, a change previewed, saved; the account export downloads', async () => {
   await nav('Data retention').click();
   await heading('Data retention');
   await settled();
-  const minute = page.getByLabel('minute: days kept', { exact: true });
+  await page.getByText(/Per-minute statistics per server/).waitFor();
+  const minute = page.getByLabel('Minute statistics: days kept', { exact: true });
+  await minute.fill('99');
+  await page.getByRole('button', { name: 'Preview the effect' }).click();
+  await page.getByRole('alert').filter({ hasText: /at most 14/ }).waitFor();
   await minute.fill('7');
   await page.getByRole('button', { name: 'Preview the effect' }).click();
   await page.getByText('The next retention run would delete:').waitFor();
+  await page.getByText(/Not counted in the preview: Activity log, Alert history/).waitFor();
   await page.getByRole('button', { name: 'Save periods' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
   await page.reload();
   await settled();
-  assert((await page.getByLabel('minute: days kept', { exact: true }).inputValue()) === '7', 'retention not saved');
+  assert((await page.getByLabel('Minute statistics: days kept', { exact: true }).inputValue()) === '7', 'retention not saved');
   await shot('26-retention');
+  // The operator also edits the instance values, which are every account's maxima.
+  await page.getByRole('button', { name: 'Instance defaults' }).click();
+  await page.getByRole('heading', { name: 'Instance retention periods' }).waitFor();
+  await settled();
+  assert(
+    (await page.getByLabel('Minute statistics: days kept', { exact: true }).inputValue()) === '14',
+    'instance value not shown',
+  );
+  await page.getByRole('button', { name: 'This account' }).click();
+  await page.getByRole('heading', { name: 'Retention periods', exact: true }).waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export (JSON)' }).click(),
+  ]);
+  const body = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert(body.account?.id && Array.isArray(body.users), 'account export lacks the account');
+  assert(body.settings?.retention?.minute_days === 7, 'account export lacks the retention settings');
+});
+
+await check('your account: sessions listed and ended, personal data exported', async () => {
+  // A second session of the same user, as a script would start it.
+  await apiLogin(email, password, 'nightly-report/1.0');
+  await nav('Your account').click();
+  await heading('Your account');
+  await settled();
+  const extra = page.getByRole('row').filter({ hasText: 'nightly-report/1.0' });
+  await extra.waitFor();
+  await page.getByText('This browser').waitFor();
+  await shot('27-me');
+  await extra.getByRole('button', { name: /End the session of nightly-report/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'End session' }).click();
+  await extra.waitFor({ state: 'detached' });
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('link', { name: 'Export my data' }).click(),
   ]);
   const body = JSON.parse(readFileSync(await download.path(), 'utf8'));
   assert(body.user?.email === email, 'personal export lacks the user');
+  assert(Array.isArray(body.login_sessions), 'personal export lacks the sessions');
+  await settled();
+});
+
+await check('a user erases themself after confirming, and is signed out', async () => {
+  const gone = `erase-${Date.now()}@example.com`;
+  await api('POST', `/api/v1/accounts/${me.account.id}/users`, { email: gone, password: 'a long enough password', role: 'viewer' });
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-GB' });
+  try {
+    const p = await ctx.newPage();
+    await signIn(p, gone, 'a long enough password');
+    await p.goto(`${base}/me`);
+    await p.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await p.getByRole('button', { name: 'Erase me' }).click();
+    await p.getByRole('dialog').getByText(/cannot be undone/).waitFor();
+    await p.getByRole('dialog').getByRole('button', { name: 'Erase my user' }).click();
+    await p.waitForURL(/\/login/);
+    await p.getByLabel('Email').waitFor();
+  } finally {
+    await ctx.close();
+  }
+  const users = await api('GET', `/api/v1/accounts/${me.account.id}/users`);
+  assert(!users.some((u) => u.email === gone), 'erased user still listed');
+});
+
+let brandAccount = null;
+
+await check('accounts: create with a domain, rename, restrict processing, export, delete with typed confirmation', async () => {
+  await nav('Accounts').click();
+  await heading('Accounts');
+  await settled();
+  await page.getByRole('button', { name: 'Create account' }).first().click();
+  let dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Brand Customer');
+  await dialog.getByLabel('Custom domains').fill('brand.test');
+  await dialog.getByLabel('Time zone').selectOption('Europe/Berlin');
+  await dialog.getByRole('button', { name: 'Create account' }).click();
+  await dialog.waitFor({ state: 'detached' }).catch(() => {});
+  const row = page.getByRole('row', { name: /Brand Customer/ });
+  await row.waitFor();
+  assert((await row.innerText()).includes('brand.test'), 'domain not listed');
+  brandAccount = (await api('GET', '/api/v1/accounts')).find((a) => a.name === 'Brand Customer');
+  assert(brandAccount, 'account not created');
+
+  await page.getByRole('button', { name: 'Edit Brand Customer' }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Brand Co');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('row', { name: /Brand Co/ }).waitFor();
+
+  const restrict = page.getByRole('switch', { name: 'Restrict processing for Brand Co' });
+  await restrict.check();
+  await page.getByRole('row', { name: /Brand Co/ }).getByText('Restricted').waitFor();
+  await page.waitForLoadState('networkidle');
+  await settled();
+  let stored = await api('GET', `/api/v1/accounts/${brandAccount.id}`);
+  assert(stored.processing_restricted === true, 'restriction not stored');
+  await shot('28-accounts');
+  await restrict.uncheck();
+  await page.getByRole('row', { name: /Brand Co/ }).getByText('Active').waitFor();
+  await page.waitForLoadState('networkidle');
+  await settled();
+  stored = await api('GET', `/api/v1/accounts/${brandAccount.id}`);
+  assert(stored.processing_restricted === false, 'restriction not lifted');
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export Brand Co as JSON' }).click(),
+  ]);
+  const body = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert(body.account?.name === 'Brand Co', 'account export is of another account');
+
+  await api('POST', '/api/v1/accounts', { name: 'Doomed Ltd' });
+  await page.reload();
+  await settled();
+  await page.getByRole('button', { name: 'Delete Doomed Ltd' }).click();
+  dialog = page.getByRole('dialog');
+  const erase = dialog.getByRole('button', { name: 'Delete for good' });
+  await dialog.getByLabel(/Type the account name/).fill('Doomed');
+  assert(await erase.isDisabled(), 'delete possible without the exact name');
+  await dialog.getByLabel(/Type the account name/).fill('Doomed Ltd');
+  await shot('29-account-delete');
+  await erase.click();
+  await page.getByRole('row', { name: /Doomed Ltd/ }).waitFor({ state: 'detached' });
+  await settled();
+});
+
+await check("the sign-in page on a customer's domain shows the customer's brand from the first paint", async () => {
+  assert(brandAccount, 'no customer account');
+  await api('PUT', `/api/v1/branding?account=${brandAccount.id}`, {
+    product_name: 'Brandy Streams',
+    accent_color: '#c2185b',
+  });
+  const port = new URL(base).port;
+  const brandBase = `http://brand.test:${port}`;
+  const mapped = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP brand.test 127.0.0.1'],
+  });
+  try {
+    // Without scripts: what the server sends is what the first paint shows.
+    const bare = await mapped.newContext({ javaScriptEnabled: false, locale: 'en-GB' });
+    const raw = await bare.newPage();
+    await raw.goto(`${brandBase}/login`);
+    assert((await raw.title()) === 'Brandy Streams', `first-paint title: ${await raw.title()}`);
+    const firstAccent = await raw.evaluate(() =>
+      getComputedStyle(document.documentElement).getPropertyValue('--accent').trim(),
+    );
+    assert(firstAccent.toLowerCase() === '#c2185b', `first-paint accent: ${firstAccent}`);
+    await bare.close();
+
+    const ctx = await mapped.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-GB', colorScheme: 'light' });
+    const p = await ctx.newPage();
+    const foreignHere = [];
+    ctx.on('request', (req) => {
+      if (new URL(req.url()).origin !== brandBase) foreignHere.push(req.url());
+    });
+    await p.goto(`${brandBase}/`);
+    await p.waitForURL(/\/login/);
+    await p.getByLabel('Email').waitFor();
+    assert((await p.locator('.brand-name').first().innerText()) === 'Brandy Streams', 'brand name not shown');
+    assert(/Brandy Streams$/.test(await p.title()), `title: ${await p.title()}`);
+    const button = await p
+      .getByRole('button', { name: 'Sign in' })
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert(button === 'rgb(194, 24, 91)', `sign-in button colour: ${button}`);
+    await p.screenshot({ path: join(shots, '30-brand-login.png'), fullPage: true });
+    // The default host keeps the default brand.
+    const plain = await (await browser.newContext()).newPage();
+    await plain.goto(`${base}/login`);
+    assert((await plain.title()) !== 'Brandy Streams', 'customer brand leaked to the default host');
+    await plain.context().close();
+    assert(foreignHere.length === 0, `requests to other origins: ${foreignHere.join(', ')}`);
+    await ctx.close();
+  } finally {
+    await mapped.close();
+  }
+});
+
+await check('slices: a bad pattern is caught, a slice is created with servers and patterns, then deleted', async () => {
+  await nav('Slices').click();
+  await heading('Slices');
+  await settled();
+  await page.getByRole('button', { name: 'Create slice' }).first().click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Sports');
+  await dialog.getByRole('checkbox').first().check();
+  await dialog.getByLabel('App pattern').fill('(');
+  await dialog.getByRole('button', { name: 'Create slice' }).click();
+  await dialog.getByText(/Not a valid regular expression/).waitFor();
+  await dialog.getByLabel('App pattern').fill('^live$');
+  await dialog.getByLabel('Stream pattern').fill('news|sport');
+  await dialog.getByLabel('Time zone').selectOption('America/New_York');
+  await dialog.getByRole('button', { name: 'Create slice' }).click();
+  const row = page.getByRole('row', { name: /Sports/ });
+  await row.waitFor();
+  const text = await row.innerText();
+  assert(text.includes('^live$') && text.includes('news|sport') && text.includes('America/New York'), `row: ${text}`);
+  await settled();
+  await shot('31-slices');
+  await page.getByRole('button', { name: 'Delete Sports' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete slice' }).click();
+  await row.waitFor({ state: 'detached' });
+});
+
+await check('alerts: a webhook rule is created, tested, muted, edited and deleted; history shows the delivery', async () => {
+  await nav('Alerts').click();
+  await heading('Alert rules');
+  await settled();
+  await page.getByRole('button', { name: 'Create rule' }).first().click();
+  let dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Edge offline');
+  await dialog.getByLabel('Watch for').selectOption('server_offline');
+  await dialog.getByLabel('After (seconds)').fill('90');
+  await dialog.getByLabel('Send to').selectOption('webhook');
+  await dialog.getByLabel('URL').fill(receiver.url);
+  await dialog.getByLabel('Signing secret (optional)').fill('s3cret');
+  await dialog.getByRole('button', { name: 'Create rule' }).click();
+  const row = page.getByRole('row', { name: /Edge offline/ });
+  await row.waitFor();
+  assert((await row.innerText()).includes('after 90 s'), `condition: ${await row.innerText()}`);
+
+  await page.getByRole('button', { name: 'Send a test notification for Edge offline' }).click();
+  await page.getByRole('status').filter({ hasText: /delivered \(HTTP 200\)/ }).waitFor({ timeout: 15_000 });
+  assert(receiver.requests.length >= 1, 'the receiver got nothing');
+  assert(receiver.requests.at(-1).signature, 'webhook not signed');
+
+  await page.getByRole('button', { name: 'Mute Edge offline' }).click();
+  await row.getByText('Muted').waitFor();
+
+  await page.getByRole('button', { name: 'Edit Edge offline' }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Viewers high');
+  await dialog.getByLabel('Watch for').selectOption('viewers');
+  await dialog.getByLabel('When').selectOption('above');
+  await dialog.getByLabel('Threshold (viewers)').fill('5000');
+  await dialog.getByLabel('For (seconds)').fill('120');
+  await dialog.getByLabel('Stream (optional)').fill('news');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const edited = page.getByRole('row', { name: /Viewers high/ });
+  await edited.waitFor();
+  const text = await edited.innerText();
+  assert(/Viewers above 5,000 for 2 min/.test(text) && text.includes('stream news'), `edited rule: ${text}`);
+  await shot('32-alerts');
+
+  await page.getByRole('link', { name: 'History', exact: true }).click();
+  await heading('Alert history');
+  await settled();
+  const event = page.getByRole('row').filter({ hasText: 'Edge offline' }).first();
+  await event.waitFor();
+  assert((await event.innerText()).includes('Delivered'), 'delivery not shown');
+  await event.getByText('Delivered').click();
+  await event.getByText(/HTTP 200/).waitFor();
+  await shot('33-alert-history');
+
+  await page.getByRole('link', { name: 'Rules', exact: true }).click();
+  await heading('Alert rules');
+  await page.getByRole('button', { name: 'Delete Viewers high' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete rule' }).click();
+  await edited.waitFor({ state: 'detached' });
+  await settled();
+});
+
+await check('activity log: entries, an action filter, CSV of the same filter', async () => {
+  await nav('Activity log').click();
+  await heading('Activity log');
+  await settled();
+  await page.getByRole('cell', { name: 'Signed in' }).first().waitFor();
+  await page.getByLabel('Action').selectOption('account_created');
+  await page.waitForFunction(() => {
+    const badges = [...document.querySelectorAll('tbody .badge')].map((b) => b.textContent);
+    return badges.length > 0 && badges.every((b) => b === 'Account created');
+  });
+  await settled();
+  await shot('34-activity');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: /CSV/ }).click(),
+  ]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split(/\r?\n/);
+  assert(csv.length >= 2 && csv.slice(1).every((l) => l.includes('account_created')), `CSV: ${csv.slice(0, 3).join(' / ')}`);
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await settled();
+});
+
+await check('a viewer sees the screens but no controls that change anything', async () => {
+  const viewer = `viewer-${Date.now()}@example.com`;
+  await api('POST', `/api/v1/accounts/${me.account.id}/users`, { email: viewer, password: 'viewer password 1', role: 'viewer' });
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-GB' });
+  try {
+    const p = await ctx.newPage();
+    await signIn(p, viewer, 'viewer password 1');
+    const main = p.getByRole('navigation', { name: 'Main' });
+    await main.getByRole('link', { name: 'Your account', exact: true }).waitFor();
+    for (const hidden of ['Accounts', 'Activity log', 'Data retention', 'Branding']) {
+      assert((await main.getByRole('link', { name: hidden, exact: true }).count()) === 0, `viewer sees ${hidden}`);
+    }
+    for (const [path, title, write] of [
+      ['/alerts', 'Alert rules', 'Create rule'],
+      ['/slices', 'Slices', 'Create slice'],
+      ['/servers', 'Servers', 'Add server'],
+    ]) {
+      await p.goto(`${base}${path}`);
+      await p.getByRole('heading', { level: 1, name: title }).waitFor();
+      await p.waitForLoadState('networkidle').catch(() => {});
+      assert((await p.getByRole('button', { name: write }).count()) === 0, `viewer sees "${write}" on ${path}`);
+    }
+  } finally {
+    await ctx.close();
+  }
 });
 
 await check('on a 360 px phone nothing overflows and the menu opens', async () => {
   await page.setViewportSize({ width: 360, height: 780 });
-  for (const path of ['/', '/servers', '/streams', '/reports/billing', streamHref]) {
+  for (const path of [
+    '/',
+    '/servers',
+    '/streams',
+    '/reports/billing',
+    streamHref,
+    '/accounts',
+    '/settings/retention',
+    '/slices',
+    '/alerts',
+    '/alerts/history',
+    '/activity',
+    '/me',
+  ]) {
     await page.goto(`${base}${path}`);
     await page.locator('h1').first().waitFor();
     await settled();
@@ -468,6 +836,7 @@ await check('no console errors or CSP violations', async () => {
 });
 
 await browser.close();
+receiver.close();
 
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

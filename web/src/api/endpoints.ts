@@ -2,6 +2,16 @@
 import { get, request, type Query } from './client';
 import type {
   About,
+  Account,
+  AccountPatch,
+  ActivityPage,
+  AlertEvent,
+  AlertRule,
+  AlertRuleBody,
+  AlertTestResult,
+  LoginSession,
+  Slice,
+  SliceBody,
   AccountUser,
   ApiToken,
   Invitation,
@@ -128,9 +138,41 @@ export const saveBranding = (fields: Partial<BrandingFields>) =>
 export const uploadLogo = (file: File) => request<BrandingSettings>('PUT', '/branding/logo', { raw: file });
 export const deleteLogo = () => request<BrandingSettings>('DELETE', '/branding/logo');
 
-export const fetchRetention = (signal?: AbortSignal) => get<RetentionSettings>('/settings/retention', {}, signal);
-export const saveRetention = (values: Record<string, number>) =>
-  request<RetentionSettings>('PUT', '/settings/retention', { body: values });
-export const previewRetention = (values: Record<string, number>) =>
-  request<RetentionPreview>('POST', '/settings/retention/preview', { body: values });
+/** `instance`: the operator's instance values (every account's defaults and maxima). */
+export type RetentionScope = 'account' | 'instance';
+const retentionQuery = (scope: RetentionScope): Query => (scope === 'instance' ? { scope } : {});
+export const fetchRetention = (scope: RetentionScope, signal?: AbortSignal) =>
+  get<RetentionSettings>('/settings/retention', retentionQuery(scope), signal);
+export const saveRetention = (scope: RetentionScope, values: Record<string, number>) =>
+  request<RetentionSettings>('PUT', '/settings/retention', { body: values, query: retentionQuery(scope) });
+export const previewRetention = (scope: RetentionScope, values: Record<string, number>) =>
+  request<RetentionPreview>('POST', '/settings/retention/preview', { body: values, query: retentionQuery(scope) });
 export const eraseMe = () => request<unknown>('DELETE', '/me', { session: false });
+
+export const fetchAccounts = (signal?: AbortSignal) => get<Account[]>('/accounts', {}, signal);
+export const createAccount = (body: { name: string; domains: string[]; timezone: string }) =>
+  request<Account>('POST', '/accounts', { body });
+export const updateAccount = (id: string, body: AccountPatch) =>
+  request<Account>('PATCH', `/accounts/${encodeURIComponent(id)}`, { body });
+export const eraseAccount = (id: string) =>
+  request<unknown>('DELETE', `/accounts/${encodeURIComponent(id)}`, { query: { confirm: id } });
+
+export const fetchSessions = (signal?: AbortSignal) => get<LoginSession[]>('/me/sessions', {}, signal);
+export const revokeSession = (id: string) => request<void>('DELETE', `/me/sessions/${encodeURIComponent(id)}`);
+
+export const fetchActivity = (q: Query, signal?: AbortSignal) => get<ActivityPage>('/activity', q, signal);
+
+export const fetchSlices = (signal?: AbortSignal) => get<Slice[]>('/slices', {}, signal);
+export const createSlice = (body: SliceBody) => request<Slice>('POST', '/slices', { body });
+export const updateSlice = (id: string, body: SliceBody) =>
+  request<Slice>('PATCH', `/slices/${encodeURIComponent(id)}`, { body });
+export const deleteSlice = (id: string) => request<void>('DELETE', `/slices/${encodeURIComponent(id)}`);
+
+export const fetchAlerts = (signal?: AbortSignal) => get<AlertRule[]>('/alerts', {}, signal);
+export const createAlert = (body: AlertRuleBody) => request<AlertRule>('POST', '/alerts', { body });
+export const updateAlert = (id: string, body: AlertRuleBody) =>
+  request<AlertRule>('PATCH', `/alerts/${encodeURIComponent(id)}`, { body });
+export const deleteAlert = (id: string) => request<void>('DELETE', `/alerts/${encodeURIComponent(id)}`);
+export const testAlert = (id: string) => request<AlertTestResult>('POST', `/alerts/${encodeURIComponent(id)}/test`);
+export const fetchAlertEvents = (signal?: AbortSignal) =>
+  get<{ events: AlertEvent[] }>('/alerts/events', { limit: 100 }, signal);

@@ -28,7 +28,14 @@ export const MAIN_NAV: NavEntry[] = [
 ];
 
 export const ADMIN_NAV: NavEntry[] = [
-  { href: '/accounts', label: 'nav.accounts', icon: 'accounts', probe: '/accounts', operatorOnly: true },
+  {
+    href: '/accounts',
+    label: 'nav.accounts',
+    icon: 'accounts',
+    probe: '/accounts',
+    operatorOnly: true,
+    screen: () => import('../pages/AccountsPage').then((m) => m.AccountsPage),
+  },
   {
     href: '/users',
     label: 'nav.users',
@@ -60,6 +67,35 @@ export const ADMIN_NAV: NavEntry[] = [
     roles: ['owner', 'admin'],
     screen: () => import('../pages/RetentionPage').then((m) => m.RetentionPage),
   },
-  { href: '/activity', label: 'nav.activity', icon: 'activity', probe: '/activity', roles: ['owner', 'admin'] },
-  { href: '/alerts', label: 'nav.alerts', icon: 'alerts', probe: '/alerts', roles: ['owner', 'admin'] },
+  {
+    href: '/slices',
+    label: 'nav.slices',
+    icon: 'slices',
+    probe: '/slices',
+    roles: ['owner', 'admin', 'viewer'],
+    screen: () => import('../pages/SlicesPage').then((m) => m.SlicesPage),
+  },
+  {
+    href: '/alerts',
+    label: 'nav.alerts',
+    icon: 'alerts',
+    probe: '/alerts',
+    roles: ['owner', 'admin', 'viewer'],
+    screen: () => import('../pages/AlertsPage').then((m) => m.AlertsPage),
+  },
+  {
+    href: '/activity',
+    label: 'nav.activity',
+    icon: 'activity',
+    probe: '/activity',
+    roles: ['owner', 'admin'],
+    screen: () => import('../pages/ActivityPage').then((m) => m.ActivityPage),
+  },
+  {
+    href: '/me',
+    label: 'nav.me',
+    icon: 'user',
+    probe: '/me/sessions',
+    screen: () => import('../pages/MePage').then((m) => m.MePage),
+  },
 ];

@@ -1,21 +1,32 @@
 import { useEffect, useId, useState } from 'preact/hooks';
-import { previewRetention, saveRetention } from '../api/endpoints';
+import { previewRetention, saveRetention, type RetentionScope } from '../api/endpoints';
 import { errorText } from '../api/errorText';
 import type { RetentionPreview, RetentionSettings } from '../api/types';
 import { Card } from '../components/Card';
 import { Icon } from '../components/Icon';
 import { formatBytes } from '../format/bytes';
 import { formatInt } from '../format/number';
-import { t } from '../i18n';
+import { t, type MessageKey } from '../i18n';
 
 interface Props {
+  scope: RetentionScope;
   settings: RetentionSettings;
   onSaved: (s: RetentionSettings) => void;
   canWrite: boolean;
 }
 
+/** Classes the preview measures; the others live in the panel's own database and are not counted. */
+const MEASURED = new Set(['minute', 'five_minute', 'hour', 'day', 'unique_viewers']);
+
+/** A class's name in words; an unknown class (a newer server) shows its API name. */
+function className(c: string): string {
+  const key = `retention.class.${c}` as MessageKey;
+  const text = t(key);
+  return text === key || !text ? c : text;
+}
+
 /** One number of days per data class, with what the class holds; preview the effect, then save. */
-export function RetentionForm({ settings, onSaved, canWrite }: Props) {
+export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
   const id = useId();
   const initial = () =>
     Object.fromEntries(settings.classes.map((c) => [c.key, String(settings[c.key] ?? c.default_days)]));
@@ -32,7 +43,7 @@ export function RetentionForm({ settings, onSaved, canWrite }: Props) {
       const n = Number(values[c.key]);
       const max = settings.maximum[c.key];
       if (!Number.isInteger(n) || n < 1 || (max != null && n > max)) {
-        setError(t('retention.invalid', { name: c.class, max: max ?? '' }));
+        setError(t('retention.invalid', { name: className(c.class), max: max ?? '' }));
         return null;
       }
       out[c.key] = n;
@@ -47,9 +58,9 @@ export function RetentionForm({ settings, onSaved, canWrite }: Props) {
     if (!body) return;
     setBusy(true);
     try {
-      if (what === 'preview') setPreview(await previewRetention(body));
+      if (what === 'preview') setPreview(await previewRetention(scope, body));
       else {
-        onSaved(await saveRetention(body));
+        onSaved(await saveRetention(scope, body));
         setPreview(null);
         setSaved(true);
       }
@@ -61,7 +72,8 @@ export function RetentionForm({ settings, onSaved, canWrite }: Props) {
   };
 
   return (
-    <Card title={t('retention.heading')}>
+    <Card title={scope === 'instance' ? t('retention.headingInstance') : t('retention.heading')}>
+      <p class="muted">{scope === 'instance' ? t('retention.introInstance') : t('retention.intro')}</p>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -72,7 +84,7 @@ export function RetentionForm({ settings, onSaved, canWrite }: Props) {
         <div class="retention-classes">
           {settings.classes.map((c) => (
             <div class="field" key={c.key}>
-              <label for={`${id}-${c.key}`}>{t('retention.days', { name: c.class })}</label>
+              <label for={`${id}-${c.key}`}>{t('retention.days', { name: className(c.class) })}</label>
               <input
                 id={`${id}-${c.key}`}
                 class="input"
@@ -106,11 +118,23 @@ export function RetentionForm({ settings, onSaved, canWrite }: Props) {
                   .filter((c) => c.records > 0 || c.partitions_dropped > 0)
                   .map((c) => (
                     <li key={c.class}>
-                      {t('retention.previewLine', { name: c.class, records: formatInt(c.records), bytes: formatBytes(c.bytes) })}
+                      {t('retention.previewLine', {
+                        name: className(c.class),
+                        records: formatInt(c.records),
+                        bytes: formatBytes(c.bytes),
+                      })}
                     </li>
                   ))}
               </ul>
             )}
+            <p class="small">
+              {t('retention.previewNote', {
+                classes: settings.classes
+                  .filter((c) => !MEASURED.has(c.class))
+                  .map((c) => className(c.class))
+                  .join(', '),
+              })}
+            </p>
           </div>
         )}
         <div class="form-error" role="alert">

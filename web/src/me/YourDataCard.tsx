@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { apiUrl } from '../api/client';
 import { eraseMe } from '../api/endpoints';
 import { rememberSignedIn } from '../app/session';
 import { Card } from '../components/Card';
@@ -6,26 +7,14 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Icon } from '../components/Icon';
 import { t } from '../i18n';
 
-/** Exports of the account's and the user's own data, and erasing oneself. */
-export function YourDataCard({ canExportAccount }: { canExportAccount: boolean }) {
+/** The signed-in user's own data: download it, or erase the user. */
+export function YourDataCard() {
   const [erasing, setErasing] = useState(false);
   return (
     <Card title={t('data.heading')}>
       <p class="muted">{t('data.body')}</p>
       <div class="form-actions">
-        {canExportAccount && (
-          <>
-            <a class="button" href="/api/v1/account/export" download>
-              <Icon name="download" />
-              <span>{t('data.exportAccount')}</span>
-            </a>
-            <a class="button" href="/api/v1/account/export?format=zip" download>
-              <Icon name="download" />
-              <span>{t('data.exportAccountZip')}</span>
-            </a>
-          </>
-        )}
-        <a class="button" href="/api/v1/me/export" download>
+        <a class="button" href={apiUrl('/me/export')} download>
           <Icon name="download" />
           <span>{t('data.exportMe')}</span>
         </a>
@@ -42,6 +31,7 @@ export function YourDataCard({ canExportAccount }: { canExportAccount: boolean }
         onConfirm={async () => {
           await eraseMe();
           rememberSignedIn(false);
+          // A full load: nothing of the erased user stays in memory.
           location.assign('/login');
         }}
       >
