@@ -626,6 +626,10 @@ await check("the sign-in page on a customer's domain shows the customer's brand 
       .evaluate((el) => getComputedStyle(el).backgroundColor);
     assert(button === 'rgb(194, 24, 91)', `sign-in button colour: ${button}`);
     await p.screenshot({ path: join(shots, '30-brand-login.png'), fullPage: true });
+    // Its public privacy notice is the customer's, rendered from Markdown.
+    await p.getByRole('link', { name: 'Privacy notice' }).click();
+    await p.getByRole('heading', { name: 'Privacy notice — Brandy Streams' }).waitFor();
+    assert((await p.locator('.card-prose h2').count()) > 0, 'notice sections not rendered as headings');
     // The default host keeps the default brand.
     const plain = await (await browser.newContext()).newPage();
     await plain.goto(`${base}/login`);
@@ -722,10 +726,20 @@ await check('alerts: a webhook rule is created, tested, muted, edited and delete
   await settled();
 });
 
-await check('activity log: entries, an action filter, CSV of the same filter', async () => {
+await check('activity log: entries, an action filter, paging back, CSV of the same filter', async () => {
+  // More entries than one page holds.
+  for (let i = 0; i < 30; i += 1) {
+    const tok = await api('POST', '/api/v1/tokens', { name: `paging-${i}`, scope: 'read' });
+    await api('DELETE', `/api/v1/tokens/${tok.id}`);
+  }
   await nav('Activity log').click();
   await heading('Activity log');
   await settled();
+  await page.getByRole('cell', { name: 'Token revoked' }).first().waitFor();
+  const rows = page.locator('tbody tr');
+  assert((await rows.count()) === 50, `first page has ${await rows.count()} rows`);
+  await page.getByRole('button', { name: 'Show older entries' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr').length > 50);
   await page.getByRole('cell', { name: 'Signed in' }).first().waitFor();
   await page.getByLabel('Action').selectOption('account_created');
   await page.waitForFunction(() => {
