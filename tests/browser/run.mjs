@@ -663,6 +663,36 @@ await check('slices: a bad pattern is caught, a slice is created with servers an
   assert(text.includes('^live$') && text.includes('news|sport') && text.includes('America/New York'), `row: ${text}`);
   await settled();
   await shot('31-slices');
+
+  // A viewer limited to the slice on the Users screen; the slice then cannot be deleted.
+  const limited = `limited-${Date.now()}@example.com`;
+  const user = await api('POST', `/api/v1/accounts/${me.account.id}/users`, {
+    email: limited,
+    password: 'limited password 1',
+    role: 'viewer',
+  });
+  await nav('Users').click();
+  await heading('Users');
+  await settled();
+  await page.getByRole('button', { name: `Limit ${limited} to slices` }).click();
+  const limitDialog = page.getByRole('dialog');
+  await limitDialog.getByLabel('Sports').check();
+  await limitDialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('row', { name: new RegExp(limited) }).getByText('Sports').waitFor();
+  const stored = await api('GET', `/api/v1/accounts/${me.account.id}/users`);
+  const sports = (await api('GET', '/api/v1/slices')).find((x) => x.name === 'Sports');
+  assert(stored.find((u) => u.email === limited)?.slices?.[0] === sports.id, 'slice limit not stored');
+
+  await nav('Slices').click();
+  await heading('Slices');
+  await settled();
+  expectedHttpErrors.set(`/api/v1/slices/${sports.id}`, 409);
+  await page.getByRole('button', { name: 'Delete Sports' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete slice' }).click();
+  await page.getByRole('dialog').getByRole('alert').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  expectedHttpErrors.delete(`/api/v1/slices/${sports.id}`);
+  await api('DELETE', `/api/v1/accounts/${me.account.id}/users/${user.id}`);
   await page.getByRole('button', { name: 'Delete Sports' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete slice' }).click();
   await row.waitFor({ state: 'detached' });
@@ -816,13 +846,8 @@ await check('on a 360 px phone nothing overflows and the menu opens', async () =
   await page.setViewportSize({ width: 1400, height: 900 });
 });
 
-await check('every screen can be reached from the keyboard', async () => {
-  await page.goto(`${base}/`);
-  await heading('Overview');
-  await page.keyboard.press('Tab');
-  const skip = await page.evaluate(() => document.activeElement?.textContent);
-  assert(skip === 'Skip to content', `first tab stop is "${skip}"`);
-  const unlabelled = await page.evaluate(() =>
+async function unlabelledControls() {
+  return page.evaluate(() =>
     [...document.querySelectorAll('input, select, textarea, button')]
       .filter((el) => {
         const hasLabel = el.labels?.length || el.getAttribute('aria-label') || el.textContent?.trim();
@@ -830,7 +855,45 @@ await check('every screen can be reached from the keyboard', async () => {
       })
       .map((el) => el.outerHTML.slice(0, 80)),
   );
+}
+
+await check('every screen can be reached from the keyboard', async () => {
+  await page.goto(`${base}/`);
+  await heading('Overview');
+  await page.keyboard.press('Tab');
+  const skip = await page.evaluate(() => document.activeElement?.textContent);
+  assert(skip === 'Skip to content', `first tab stop is "${skip}"`);
+  const unlabelled = await unlabelledControls();
   assert(unlabelled.length === 0, `unlabelled controls: ${unlabelled.join(', ')}`);
+});
+
+await check('administration screens and their dialogs have labelled controls and open from the keyboard', async () => {
+  for (const [path, create] of [
+    ['/accounts', 'Create account'],
+    ['/slices', 'Create slice'],
+    ['/alerts', 'Create rule'],
+    ['/alerts/history', null],
+    ['/activity', null],
+    ['/settings/retention', null],
+    ['/me', null],
+  ]) {
+    await page.goto(`${base}${path}`);
+    await page.locator('h1').first().waitFor();
+    await settled();
+    let unlabelled = await unlabelledControls();
+    assert(unlabelled.length === 0, `${path}: unlabelled controls: ${unlabelled.join(', ')}`);
+    if (!create) continue;
+    await page.getByRole('button', { name: create }).first().focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const focused = await page.evaluate(() => document.activeElement?.closest('dialog') !== null);
+    assert(focused, `${path}: focus did not move into the dialog`);
+    unlabelled = await unlabelledControls();
+    assert(unlabelled.length === 0, `${path} dialog: unlabelled controls: ${unlabelled.join(', ')}`);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  }
 });
 
 await check('signing out returns to the sign-in page', async () => {

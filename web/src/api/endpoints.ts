@@ -114,8 +114,13 @@ const usersPath = (account: string) => `/accounts/${encodeURIComponent(account)}
 export const fetchUsers = (account: string, signal?: AbortSignal) => get<AccountUser[]>(usersPath(account), {}, signal);
 export const createUser = (account: string, body: { email: string; password: string; role: Role; name?: string }) =>
   request<AccountUser>('POST', usersPath(account), { body });
+/** Only viewers and billing users may be limited to slices: other roles drop their limits. */
 export const updateUserRole = (account: string, id: string, role: Role) =>
-  request<AccountUser>('PATCH', `${usersPath(account)}/${encodeURIComponent(id)}`, { body: { role } });
+  request<AccountUser>('PATCH', `${usersPath(account)}/${encodeURIComponent(id)}`, {
+    body: role === 'viewer' || role === 'billing' ? { role } : { role, slices: [] },
+  });
+export const updateUserSlices = (account: string, id: string, slices: string[]) =>
+  request<AccountUser>('PATCH', `${usersPath(account)}/${encodeURIComponent(id)}`, { body: { slices } });
 export const deleteUser = (account: string, id: string) =>
   request<void>('DELETE', `${usersPath(account)}/${encodeURIComponent(id)}`);
 

@@ -176,6 +176,8 @@ export interface AccountUser {
   operator: boolean;
   totp_enabled: boolean;
   created_at: string | number;
+  /** Slice ids the user is limited to; empty: the whole account. */
+  slices?: string[];
 }
 
 export interface Invitation {

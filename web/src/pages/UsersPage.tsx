@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { deleteUser, fetchUsers, updateUserRole } from '../api/endpoints';
+import { deleteUser, fetchSlices, fetchUsers, updateUserRole } from '../api/endpoints';
 import { errorText } from '../api/errorText';
 import type { AccountUser, Role } from '../api/types';
 import { Card } from '../components/Card';
@@ -18,6 +18,7 @@ import { useTimeZone } from '../state/timeZone';
 import { AddUserDialog } from '../users/AddUserDialog';
 import { InvitationsCard } from '../users/InvitationsCard';
 import { RoleSelect } from '../users/RoleSelect';
+import { UserSlicesDialog } from '../users/UserSlicesDialog';
 
 /** The users of the signed-in account; owners add, re-role and remove them and send invitations. */
 export function UsersPage() {
@@ -26,6 +27,9 @@ export function UsersPage() {
   const users = useApi((signal) => fetchUsers(account, signal), [account]);
   const [adding, setAdding] = useState(false);
   const [removing, setRemoving] = useState<AccountUser | null>(null);
+  const [limiting, setLimiting] = useState<AccountUser | null>(null);
+  const slices = useApi((signal) => fetchSlices(signal), []);
+  const sliceName = (id: string) => slices.data?.find((s) => s.id === id)?.name ?? id;
   const [rowError, setRowError] = useState<string | null>(null);
   const tz = useTimeZone();
   const isOwner = !!me && (me.role === 'owner' || me.operator);
@@ -74,6 +78,7 @@ export function UsersPage() {
                   <tr>
                     <th scope="col">{t('users.email')}</th>
                     <th scope="col">{t('users.role')}</th>
+                    <th scope="col">{t('users.col.access')}</th>
                     <th scope="col">{t('users.col.created')}</th>
                     <th scope="col">
                       <span class="visually-hidden">{t('common.actions')}</span>
@@ -100,6 +105,23 @@ export function UsersPage() {
                           t(`role.${u.role}`)
                         )}
                       </td>
+                      <td>
+                        <div class="row-actions">
+                          <span>
+                            {u.slices?.length ? u.slices.map(sliceName).join(', ') : t('users.wholeAccount')}
+                          </span>
+                          {isOwner && (u.role === 'viewer' || u.role === 'billing') && (
+                            <button
+                              type="button"
+                              class="button button-small button-ghost"
+                              onClick={() => setLimiting(u)}
+                              aria-label={t('users.limitNamed', { email: u.email })}
+                            >
+                              {t('users.limit')}
+                            </button>
+                          )}
+                        </div>
+                      </td>
                       <td>{formatDateTime(u.created_at, tz)}</td>
                       <td class="actions">
                         {isOwner && u.id !== me?.id && (
@@ -125,6 +147,15 @@ export function UsersPage() {
       </div>
       {isOwner && (
         <AddUserDialog account={account} open={adding} onClose={() => setAdding(false)} onCreated={users.reload} />
+      )}
+      {isOwner && (
+        <UserSlicesDialog
+          account={account}
+          user={limiting}
+          slices={slices.data ?? []}
+          onClose={() => setLimiting(null)}
+          onSaved={users.reload}
+        />
       )}
       <ConfirmDialog
         open={removing !== null}
