@@ -503,7 +503,7 @@ await check('your account: sessions listed and ended, personal data exported', a
   await settled();
 });
 
-await check('a user erases themself after confirming, and is signed out', async () => {
+await check('a user corrects their profile, changes their password, then erases themself and is signed out', async () => {
   const gone = `erase-${Date.now()}@example.com`;
   await api('POST', `/api/v1/accounts/${me.account.id}/users`, { email: gone, password: 'a long enough password', role: 'viewer' });
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-GB' });
@@ -512,6 +512,25 @@ await check('a user erases themself after confirming, and is signed out', async 
     await signIn(p, gone, 'a long enough password');
     await p.goto(`${base}/me`);
     await p.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    // Rectification: the name at once, the e-mail address only with the current password.
+    await p.getByLabel('Name', { exact: true }).fill('Erin Example');
+    await p.getByRole('button', { name: 'Save profile' }).click();
+    await p.getByRole('status').filter({ hasText: 'Profile saved.' }).waitFor();
+    await p.locator('.user-name').filter({ hasText: 'Erin Example' }).waitFor();
+    const renamed = gone.replace('erase-', 'erin-');
+    await p.getByLabel('Email', { exact: true }).fill(renamed);
+    await p.getByRole('button', { name: 'Save profile' }).click();
+    await p.getByText('Enter your current password to confirm the change.').waitFor();
+    await p.getByLabel('Current password').fill('a long enough password');
+    await p.getByRole('button', { name: 'Save profile' }).click();
+    await p.getByRole('status').filter({ hasText: 'Profile saved.' }).waitFor();
+    await p.getByLabel('Current password').fill('a long enough password');
+    await p.getByLabel('New password').fill('another long password');
+    await p.getByRole('button', { name: 'Change password' }).click();
+    await p.getByRole('status').filter({ hasText: 'Password changed' }).waitFor();
+    await p.screenshot({ path: join(shots, '27-me-profile.png'), fullPage: true });
+    const users = await api('GET', `/api/v1/accounts/${me.account.id}/users`);
+    assert(users.some((u) => u.email === renamed && u.name === 'Erin Example'), 'profile change not stored');
     await p.getByRole('button', { name: 'Erase me' }).click();
     await p.getByRole('dialog').getByText(/cannot be undone/).waitFor();
     await p.getByRole('dialog').getByRole('button', { name: 'Erase my user' }).click();
@@ -521,7 +540,7 @@ await check('a user erases themself after confirming, and is signed out', async 
     await ctx.close();
   }
   const users = await api('GET', `/api/v1/accounts/${me.account.id}/users`);
-  assert(!users.some((u) => u.email === gone), 'erased user still listed');
+  assert(!users.some((u) => u.email === gone.replace('erase-', 'erin-')), 'erased user still listed');
 });
 
 let brandAccount = null;

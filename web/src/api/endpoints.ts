@@ -162,6 +162,11 @@ export const updateAccount = (id: string, body: AccountPatch) =>
 export const eraseAccount = (id: string) =>
   request<unknown>('DELETE', `/accounts/${encodeURIComponent(id)}`, { query: { confirm: id } });
 
+export const updateProfile = (body: { name?: string; email?: string; current_password?: string }) =>
+  request<Me>('PATCH', '/me', { body });
+export const changePassword = (current_password: string, new_password: string) =>
+  request<void>('PUT', '/me/password', { body: { current_password, new_password } });
+
 export const fetchSessions = (signal?: AbortSignal) => get<LoginSession[]>('/me/sessions', {}, signal);
 export const revokeSession = (id: string) => request<void>('DELETE', `/me/sessions/${encodeURIComponent(id)}`);
 

@@ -52,6 +52,8 @@ export function App() {
   const [bootError, setBootError] = useState<ApiError | null>(null);
   const [bootAttempt, setBootAttempt] = useState(0);
   const expired = useStore(sessionExpired);
+  // Screens may correct the signed-in user's profile (name, e-mail) through the store.
+  const liveMe = useStore(meStore);
   const { path, search } = useLocation();
 
   useEffect(() => {
@@ -128,7 +130,7 @@ export function App() {
     return path === '/privacy' ? <PrivacyPage standalone /> : <LoginPage onLogin={onLogin} reason={reason} />;
   }
   return (
-    <Shell me={me} onLogout={onLogout}>
+    <Shell me={liveMe ?? me} onLogout={onLogout}>
       <Screen path={path} />
     </Shell>
   );

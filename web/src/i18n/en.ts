@@ -414,6 +414,19 @@ export const en = {
 
   'me.title': 'Your account',
 
+  'profile.heading': 'Profile and password',
+  'profile.body': 'Correct your name or e-mail address (your sign-in), or choose a new password.',
+  'profile.name': 'Name',
+  'profile.current': 'Current password',
+  'profile.currentHint': 'Needed to change your e-mail address or password.',
+  'profile.currentNeeded': 'Enter your current password to confirm the change.',
+  'profile.new': 'New password',
+  'profile.newHint': 'At least 8 characters. Your other sessions are signed out.',
+  'profile.save': 'Save profile',
+  'profile.changePassword': 'Change password',
+  'profile.saved': 'Profile saved.',
+  'profile.passwordChanged': 'Password changed; your other sessions were signed out.',
+
   'sessions.heading': 'Signed-in sessions',
   'sessions.body': 'Where you are signed in. End any session you do not recognise; changing your password ends all others.',
   'sessions.empty': 'No active sessions',
