@@ -834,6 +834,39 @@ await check('a viewer sees the screens but no controls that change anything', as
   }
 });
 
+await check('a billing user sees traffic reports and their own account only', async () => {
+  const billing = `billing-${Date.now()}@example.com`;
+  await api('POST', `/api/v1/accounts/${me.account.id}/users`, { email: billing, password: 'billing password 1', role: 'billing' });
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-GB' });
+  try {
+    const p = await ctx.newPage();
+    const errors = [];
+    p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await p.goto(`${base}/login`);
+    await p.getByLabel('Email').fill(billing);
+    await p.getByLabel('Password').fill('billing password 1');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { level: 1, name: /Billing/ }).waitFor({ timeout: 15_000 });
+    const main = p.getByRole('navigation', { name: 'Main' });
+    await main.getByRole('link', { name: 'Your account', exact: true }).waitFor();
+    const links = await main.getByRole('link').allInnerTexts();
+    for (const hidden of ['Overview', 'Servers', 'Streams', 'Slices', 'Alerts', 'Users', 'Activity log', 'Accounts', 'Data retention']) {
+      assert(!links.includes(hidden), `billing user sees ${hidden}`);
+    }
+    const tabs = await p.getByRole('navigation', { name: 'Reports' }).getByRole('link').allInnerTexts();
+    assert(tabs.join() === 'Billing', `billing user's report tabs: ${tabs.join(', ')}`);
+    await p.waitForLoadState('networkidle').catch(() => {});
+    await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]'), null, { timeout: 15_000 });
+    assert(/\d/.test(await p.locator('.stat').nth(2).innerText()), 'no traffic total');
+    const shown = await p.locator('.notice-error').allInnerTexts();
+    assert(shown.length === 0, `errors on the billing report: ${shown.join(' | ')}`);
+    assert(errors.length === 0, `console errors: ${errors.join(' | ')}`);
+    await p.screenshot({ path: join(shots, '35-billing-user.png'), fullPage: true });
+  } finally {
+    await ctx.close();
+  }
+});
+
 await check('on a 360 px phone nothing overflows and the menu opens', async () => {
   await page.setViewportSize({ width: 360, height: 780 });
   for (const path of [

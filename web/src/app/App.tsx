@@ -26,8 +26,8 @@ function nextPath(search: string): string {
   return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/';
 }
 
-function Screen({ path }: { path: string }) {
-  if (path === '/') return <OverviewPage />;
+function Screen({ path, billingOnly }: { path: string; billingOnly: boolean }) {
+  if (path === '/') return billingOnly ? <ReportsPage report="billing" /> : <OverviewPage />;
   if (path === '/servers') return <ServersPage />;
   if (path === '/streams') return <StreamsPage />;
   const stream = matchPath('/streams/:app/*stream', path);
@@ -131,7 +131,7 @@ export function App() {
   }
   return (
     <Shell me={liveMe ?? me} onLogout={onLogout}>
-      <Screen path={path} />
+      <Screen path={path} billingOnly={me.role === 'billing' && !me.operator} />
     </Shell>
   );
 }

@@ -21,7 +21,8 @@ export interface NavEntry {
 }
 
 export const MAIN_NAV: NavEntry[] = [
-  { href: '/', label: 'nav.overview', icon: 'overview' },
+  // The billing role's start page is the billing report (App.tsx), so it has no overview entry.
+  { href: '/', label: 'nav.overview', icon: 'overview', roles: ['owner', 'admin', 'viewer'] },
   { href: '/servers', label: 'nav.servers', icon: 'servers', roles: ['owner', 'admin', 'viewer'] },
   { href: '/streams', label: 'nav.streams', icon: 'streams', roles: ['owner', 'admin', 'viewer'] },
   { href: '/reports', label: 'nav.reports', icon: 'reports' },

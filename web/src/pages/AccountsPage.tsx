@@ -13,7 +13,7 @@ import { Skeleton } from '../components/Skeleton';
 import { formatInt } from '../format/number';
 import { useApi } from '../hooks/useApi';
 import { t, tp } from '../i18n';
-import { ExportLinks } from '../retention/AccountDataCard';
+import { ExportLinks } from '../retention/ExportLinks';
 import { meStore } from '../state/me';
 import { useStore } from '../state/store';
 
