@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 
@@ -501,6 +502,56 @@ await check('your account: sessions listed and ended, personal data exported', a
   assert(body.user?.email === email, 'personal export lacks the user');
   assert(Array.isArray(body.login_sessions), 'personal export lacks the sessions');
   await settled();
+});
+
+/** RFC 6238 code (SHA-1, 6 digits, 30 s) for a base32 key, `steps` steps from now. */
+function totpCode(base32, steps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + steps));
+  const h = createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+await check('two-step sign-in: turned on with a first code, then asked for at sign-in, then turned off', async () => {
+  const user = `totp-${Date.now()}@example.com`;
+  await api('POST', `/api/v1/accounts/${me.account.id}/users`, { email: user, password: 'totp password 12', role: 'viewer' });
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-GB' });
+  try {
+    const p = await ctx.newPage();
+    await signIn(p, user, 'totp password 12');
+    await p.goto(`${base}/me`);
+    await p.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await p.getByRole('button', { name: 'Turn on' }).click();
+    const key = await p.getByLabel('Key', { exact: true }).inputValue();
+    assert(/^[A-Z2-7]{16,}/.test(key.replace(/\s/g, '')), `key: ${key}`);
+    await p.getByLabel('Code from the app').fill(totpCode(key));
+    await p.getByRole('button', { name: 'Confirm and turn on' }).click();
+    await p.getByRole('status').filter({ hasText: 'Two-step sign-in is on.' }).waitFor();
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.waitForURL(/\/login/);
+    await p.getByLabel('Email').fill(user);
+    await p.getByLabel('Password').fill('totp password 12');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    const code = p.getByLabel('Authentication code');
+    await code.waitFor();
+    await p.screenshot({ path: join(shots, '36-login-code.png'), fullPage: true });
+    await code.fill(totpCode(key, 1));
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15_000 });
+    await p.goto(`${base}/me`);
+    await p.getByText(/^On: signing in needs/).waitFor();
+    await p.getByRole('button', { name: 'Turn off' }).click();
+    await p.getByRole('dialog').getByLabel('Your password').fill('totp password 12');
+    await p.getByRole('dialog').getByRole('button', { name: 'Turn off' }).click();
+    await p.getByText(/^Signing in needs only your password/).waitFor();
+  } finally {
+    await ctx.close();
+  }
 });
 
 await check('a user corrects their profile, changes their password, then erases themself and is signed out', async () => {

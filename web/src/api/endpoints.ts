@@ -43,8 +43,11 @@ import type { Bounds } from '../time/range';
 
 const range = (b: Bounds, scope: Scope = {}): Query => ({ from: b.from, to: b.to, ...scope });
 
-export const login = (email: string, password: string) =>
-  request<LoginResponse>('POST', '/auth/login', { body: { email, password }, session: false });
+export const login = (email: string, password: string, code?: string) =>
+  request<LoginResponse>('POST', '/auth/login', {
+    body: code ? { email, password, code } : { email, password },
+    session: false,
+  });
 export const logout = () => request<void>('POST', '/auth/logout', { session: false });
 export const fetchMe = (signal?: AbortSignal) =>
   request<Me>('GET', '/me', { signal, session: false });
@@ -166,6 +169,10 @@ export const updateProfile = (body: { name?: string; email?: string; current_pas
   request<Me>('PATCH', '/me', { body });
 export const changePassword = (current_password: string, new_password: string) =>
   request<void>('PUT', '/me/password', { body: { current_password, new_password } });
+
+export const startTotp = () => request<{ secret: string; otpauth_uri: string }>('POST', '/me/totp');
+export const confirmTotp = (code: string) => request<{ totp_enabled: boolean }>('POST', '/me/totp/confirm', { body: { code } });
+export const disableTotp = (password: string) => request<void>('DELETE', '/me/totp', { body: { password } });
 
 export const fetchSessions = (signal?: AbortSignal) => get<LoginSession[]>('/me/sessions', {}, signal);
 export const revokeSession = (id: string) => request<void>('DELETE', `/me/sessions/${encodeURIComponent(id)}`);

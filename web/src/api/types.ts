@@ -10,6 +10,7 @@ export interface Me {
   role: Role;
   operator: boolean;
   account: { id: string; name: string };
+  totp_enabled?: boolean;
 }
 
 export interface LoginResponse {

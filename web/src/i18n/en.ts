@@ -111,6 +111,10 @@ export const en = {
   'login.expired': 'Your session has ended. Sign in again to continue.',
   'login.signedOut': 'You are signed out.',
   'login.help': 'Trouble signing in? Contact {contact}.',
+  'login.code': 'Authentication code',
+  'login.codeHint': 'The 6-digit code from your authenticator app.',
+  'login.codeRequired': 'Enter the 6 digits your authenticator app shows.',
+  'login.codeInvalid': 'That code is not valid or was already used. Wait for the next one and try again.',
 
   // Overview
   'overview.title': 'Overview',
@@ -426,6 +430,22 @@ export const en = {
   'profile.changePassword': 'Change password',
   'profile.saved': 'Profile saved.',
   'profile.passwordChanged': 'Password changed; your other sessions were signed out.',
+
+  'totp.heading': 'Two-step sign-in',
+  'totp.off': 'Signing in needs only your password. Add an authenticator app (any TOTP app) for a second step.',
+  'totp.on': 'On: signing in needs your password and a code from your authenticator app.',
+  'totp.start': 'Turn on',
+  'totp.scan': 'In your authenticator app, add an account with this key (time-based, 6 digits), or open the link on the device that has the app:',
+  'totp.secret': 'Key',
+  'totp.uri': 'Setup link',
+  'totp.code': 'Code from the app',
+  'totp.confirm': 'Confirm and turn on',
+  'totp.codeInvalid': 'Enter the 6 digits the app shows.',
+  'totp.enabled': 'Two-step sign-in is on.',
+  'totp.disable': 'Turn off',
+  'totp.disableTitle': 'Turn off two-step sign-in?',
+  'totp.disableBody': 'Signing in will need only your password. Confirm with it.',
+  'totp.password': 'Your password',
 
   'sessions.heading': 'Signed-in sessions',
   'sessions.body': 'Where you are signed in. End any session you do not recognise; changing your password ends all others.',
