@@ -939,6 +939,7 @@ await check('on a 360 px phone nothing overflows and the menu opens', async () =
     await settled();
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(width <= 360, `${path} is ${width}px wide`);
+    if (['/alerts', '/accounts', '/me'].includes(path)) await shot(`13-phone${path.replace(/\//g, '-')}`);
   }
   await page.goto(`${base}/`);
   await settled();
