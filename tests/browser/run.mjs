@@ -452,6 +452,7 @@ await check('retention: what each class holds, a change previewed, saved; the ac
   await minute.fill('99');
   await page.getByRole('button', { name: 'Preview the effect' }).click();
   await page.getByRole('alert').filter({ hasText: /at most 14/ }).waitFor();
+  assert((await minute.getAttribute('aria-invalid')) === 'true', 'the field in error is not marked');
   await minute.fill('7');
   await page.getByRole('button', { name: 'Preview the effect' }).click();
   await page.getByText('The next retention run would delete:').waitFor();

@@ -33,6 +33,9 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
   const [values, setValues] = useState<Record<string, string>>(initial);
   const [preview, setPreview] = useState<RetentionPreview | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The class key the error is about, so its field is marked and focused.
+  const [errorKey, setErrorKey] = useState<string | null>(null);
+  const focus = (key: string) => document.getElementById(`${id}-${key}`)?.focus();
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
   useEffect(() => setValues(initial()), [settings]);
@@ -44,6 +47,8 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
       const max = settings.maximum[c.key];
       if (!Number.isInteger(n) || n < 1 || (max != null && n > max)) {
         setError(t('retention.invalid', { name: className(c.class), max: max ?? '' }));
+        setErrorKey(c.key);
+        focus(c.key);
         return null;
       }
       out[c.key] = n;
@@ -53,6 +58,7 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
 
   const run = async (what: 'preview' | 'save') => {
     setError(null);
+    setErrorKey(null);
     setSaved(false);
     const body = numbers();
     if (!body) return;
@@ -66,6 +72,11 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
       }
     } catch (err) {
       setError(errorText(err));
+      const field = (err as { field?: string | null }).field ?? null;
+      if (field && settings.classes.some((c) => c.key === field)) {
+        setErrorKey(field);
+        focus(field);
+      }
     } finally {
       setBusy(false);
     }
@@ -94,6 +105,7 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
                 max={settings.maximum[c.key]}
                 value={values[c.key]}
                 disabled={!canWrite}
+                aria-invalid={errorKey === c.key ? true : undefined}
                 aria-describedby={`${id}-${c.key}-hint`}
                 onInput={(e) => {
                   const v = (e.currentTarget as HTMLInputElement).value;
