@@ -754,6 +754,20 @@ await check('slices: a bad pattern is caught, a slice is created with servers an
   const sports = (await api('GET', '/api/v1/slices')).find((x) => x.name === 'Sports');
   assert(stored.find((u) => u.email === limited)?.slices?.[0] === sports.id, 'slice limit not stored');
 
+  // An invitation can carry the limit too.
+  const invitee = `sliced-${Date.now()}@example.com`;
+  await page.getByRole('button', { name: 'Invite', exact: true }).click();
+  const invite = page.getByRole('dialog');
+  await invite.getByLabel('Email').fill(invitee);
+  await invite.getByLabel('Role').selectOption('billing');
+  await invite.getByLabel('Sports').check();
+  await invite.getByRole('button', { name: 'Invite', exact: true }).click();
+  await invite.getByLabel('Invitation link', { exact: true }).waitFor();
+  await invite.getByRole('button', { name: 'Done' }).click();
+  const invitation = (await api('GET', '/api/v1/invitations')).find((i) => i.email === invitee);
+  assert(invitation?.slices?.[0] === sports.id, 'invitation without the slice limit');
+  await api('DELETE', `/api/v1/invitations/${invitation.id}`);
+
   await nav('Slices').click();
   await heading('Slices');
   await settled();

@@ -128,8 +128,8 @@ export const deleteUser = (account: string, id: string) =>
   request<void>('DELETE', `${usersPath(account)}/${encodeURIComponent(id)}`);
 
 export const fetchInvitations = (signal?: AbortSignal) => get<Invitation[]>('/invitations', {}, signal);
-export const createInvitation = (email: string, role: Role) =>
-  request<Invitation>('POST', '/invitations', { body: { email, role } });
+export const createInvitation = (email: string, role: Role, slices: string[] = []) =>
+  request<Invitation>('POST', '/invitations', { body: slices.length ? { email, role, slices } : { email, role } });
 export const deleteInvitation = (id: string) => request<void>('DELETE', `/invitations/${encodeURIComponent(id)}`);
 
 export const fetchInvitationInfo = (token: string, signal?: AbortSignal) =>

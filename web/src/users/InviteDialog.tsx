@@ -1,12 +1,14 @@
 import { useId, useState } from 'preact/hooks';
-import { createInvitation } from '../api/endpoints';
+import { createInvitation, fetchSlices } from '../api/endpoints';
 import { errorText } from '../api/errorText';
 import type { Invitation, Role } from '../api/types';
 import { CopyField } from '../components/CopyField';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
 import { t } from '../i18n';
+import { useApi } from '../hooks/useApi';
 import { RoleSelect } from './RoleSelect';
+import { SliceChoices } from './SliceChoices';
 
 interface Props {
   open: boolean;
@@ -22,10 +24,14 @@ export function InviteDialog({ open, onClose, onCreated }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Invitation | null>(null);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const slices = useApi((signal) => (open ? fetchSlices(signal) : Promise.resolve([])), [open]);
+  const limitable = role === 'viewer' || role === 'billing';
 
   const close = () => {
     setEmail('');
     setRole('viewer');
+    setChosen([]);
     setError(null);
     setCreated(null);
     onClose();
@@ -36,7 +42,7 @@ export function InviteDialog({ open, onClose, onCreated }: Props) {
     setBusy(true);
     setError(null);
     try {
-      setCreated(await createInvitation(email.trim(), role));
+      setCreated(await createInvitation(email.trim(), role, limitable ? chosen : []));
       onCreated();
     } catch (err) {
       setError(errorText(err));
@@ -95,6 +101,9 @@ export function InviteDialog({ open, onClose, onCreated }: Props) {
           />
         </div>
         <RoleSelect label={t('users.role')} value={role} onChange={setRole} />
+        {limitable && (slices.data?.length ?? 0) > 0 && (
+          <SliceChoices slices={slices.data ?? []} chosen={chosen} onChange={setChosen} />
+        )}
         {error && (
           <p class="field-error" role="alert">
             {error}

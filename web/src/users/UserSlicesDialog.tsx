@@ -5,6 +5,7 @@ import type { AccountUser, Slice } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Link } from '../router/Link';
 import { t } from '../i18n';
+import { SliceChoices } from './SliceChoices';
 
 interface Props {
   account: string;
@@ -63,28 +64,7 @@ export function UserSlicesDialog({ account, user, slices, onClose, onSaved }: Pr
             {t('users.noSlices')} <Link href="/slices">{t('users.createSlices')}</Link>
           </p>
         ) : (
-          <fieldset class="field" aria-describedby={`${id}-hint`}>
-            <legend>{t('users.slices')}</legend>
-            <div class="server-choices">
-              {slices.map((s) => (
-                <div class="check-field" key={s.id}>
-                  <input
-                    id={`${id}-${s.id}`}
-                    type="checkbox"
-                    checked={chosen.includes(s.id)}
-                    onChange={(e) => {
-                      const on = (e.currentTarget as HTMLInputElement).checked;
-                      setChosen((old) => (on ? [...old, s.id] : old.filter((x) => x !== s.id)));
-                    }}
-                  />
-                  <label for={`${id}-${s.id}`}>{s.name}</label>
-                </div>
-              ))}
-            </div>
-            <div id={`${id}-hint`} class="field-hint">
-              {t('users.slicesHint')}
-            </div>
-          </fieldset>
+          <SliceChoices slices={slices} chosen={chosen} onChange={setChosen} />
         )}
         {error && (
           <p class="field-error" role="alert">
