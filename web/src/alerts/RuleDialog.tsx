@@ -56,6 +56,13 @@ function draftOf(rule: AlertRule | null): Draft {
 
 type Field = keyof Draft | 'form';
 
+interface TextOptions {
+  hint?: string;
+  type?: 'text' | 'number' | 'email' | 'url' | 'password';
+  placeholder?: string;
+  mono?: boolean;
+}
+
 /** API error fields → the form field that shows them. */
 const FIELD_OF: Record<string, Field> = {
   name: 'name',
@@ -112,7 +119,9 @@ export function RuleDialog({ open, rule, servers, onClose, onSaved }: Props) {
     if (usesAfter(d.kind)) body.after_s = whole(d.after);
     if (isThreshold(d.kind)) {
       const n = Number(d.threshold);
-      if (d.threshold.trim() === '' || !Number.isFinite(n) || n < 0) return fail('threshold', t('alerts.thresholdRequired'));
+      if (d.threshold.trim() === '' || !Number.isFinite(n) || n < 0) {
+        return fail('threshold', t('alerts.thresholdRequired'));
+      }
       body.threshold = n * thresholdScale(d.kind);
       body.direction = d.direction;
       body.for_s = whole(d.forS);
@@ -159,7 +168,7 @@ export function RuleDialog({ open, rule, servers, onClose, onSaved }: Props) {
   const described = (field: Field, hasHint: boolean) =>
     hasHint || error?.field === field ? `${id}-${field}-hint` : undefined;
 
-  const text = (field: keyof Draft, label: string, opts: { hint?: string; type?: 'text' | 'number' | 'email' | 'url' | 'password'; placeholder?: string; mono?: boolean } = {}) => (
+  const text = (field: keyof Draft, label: string, opts: TextOptions = {}) => (
     <div class="field">
       <label for={`${id}-${field}`}>{label}</label>
       <input

@@ -9,7 +9,8 @@ export const CHANNELS: ChannelType[] = ['webhook', 'slack', 'discord', 'email'];
 
 export const isThreshold = (k: AlertKind) => k === 'cpu' || k === 'ram' || k === 'viewers' || k === 'bandwidth';
 /** Kinds that may watch one app or stream rather than whole servers. */
-export const watchesStreams = (k: AlertKind) => k === 'stream_down' || k === 'stream_up' || k === 'viewers' || k === 'bandwidth';
+export const watchesStreams = (k: AlertKind) =>
+  k === 'stream_down' || k === 'stream_up' || k === 'viewers' || k === 'bandwidth';
 export const usesAfter = (k: AlertKind) => k === 'server_offline' || k === 'stream_down';
 
 /** Thresholds are typed in these units; bandwidth is entered in Mbit/s and sent in bit/s. */

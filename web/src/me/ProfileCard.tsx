@@ -61,7 +61,11 @@ export function ProfileCard() {
 
   const hint = (key: keyof Errors, text?: string) =>
     errors[key] || text ? (
-      <div id={`${id}-${key}-hint`} class={errors[key] ? 'field-error' : 'field-hint'} role={errors[key] ? 'alert' : undefined}>
+      <div
+        id={`${id}-${key}-hint`}
+        class={errors[key] ? 'field-error' : 'field-hint'}
+        role={errors[key] ? 'alert' : undefined}
+      >
         {errors[key] ?? text}
       </div>
     ) : null;

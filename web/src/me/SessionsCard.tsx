@@ -12,15 +12,27 @@ import { useApi } from '../hooks/useApi';
 import { t } from '../i18n';
 import { useTimeZone } from '../state/timeZone';
 
+// First match wins: Edge and Opera also say Chrome, Chrome also says Safari.
+const BROWSERS: [RegExp, string][] = [
+  [/Edg\//, 'Edge'],
+  [/OPR\//, 'Opera'],
+  [/Firefox\//, 'Firefox'],
+  [/Chrom(e|ium)\//, 'Chrome'],
+  [/Safari\//, 'Safari'],
+];
+const SYSTEMS: [RegExp, string][] = [
+  [/Android/, 'Android'],
+  [/iPhone|iPad/, 'iOS'],
+  [/Windows/, 'Windows'],
+  [/Mac OS X|Macintosh/, 'macOS'],
+  [/Linux/, 'Linux'],
+];
+
 /** "Firefox on Linux" from a user-agent string; the raw text when nothing is recognised. */
 export function describeAgent(ua: string | null): string {
   if (!ua) return t('sessions.unknownAgent');
-  const browser =
-    /Edg\//.test(ua) ? 'Edge' : /OPR\//.test(ua) ? 'Opera' : /Firefox\//.test(ua) ? 'Firefox'
-      : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : null;
-  const os =
-    /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows'
-      : /Mac OS X|Macintosh/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : null;
+  const browser = BROWSERS.find(([re]) => re.test(ua))?.[1];
+  const os = SYSTEMS.find(([re]) => re.test(ua))?.[1];
   if (browser && os) return t('sessions.agent', { browser, os });
   return browser ?? (ua.length > 60 ? `${ua.slice(0, 57)}…` : ua);
 }
@@ -71,7 +83,10 @@ export function SessionsCard() {
                       type="button"
                       class="button button-small"
                       onClick={() => setEnding(s)}
-                      aria-label={t('sessions.endNamed', { device: describeAgent(s.user_agent), started: formatDateTime(s.created_at, tz) })}
+                      aria-label={t('sessions.endNamed', {
+                        device: describeAgent(s.user_agent),
+                        started: formatDateTime(s.created_at, tz),
+                      })}
                     >
                       {s.current ? t('sessions.endCurrent') : t('sessions.end')}
                     </button>

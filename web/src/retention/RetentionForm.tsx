@@ -114,7 +114,11 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
                 }}
               />
               <div id={`${id}-${c.key}-hint`} class="field-hint">
-                {c.holds} {t('retention.limits', { def: formatInt(c.default_days), max: formatInt(settings.maximum[c.key] ?? 0) })}
+                {c.holds}{' '}
+                {t('retention.limits', {
+                  def: formatInt(c.default_days),
+                  max: formatInt(settings.maximum[c.key] ?? 0),
+                })}
               </div>
             </div>
           ))}
