@@ -4,7 +4,7 @@ import { errorText } from '../api/errorText';
 import type { Account } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icon';
-import { t } from '../i18n';
+import { t, tp } from '../i18n';
 
 interface Props {
   account: Account | null;
@@ -58,7 +58,10 @@ export function EraseAccountDialog({ account, onClose, onErased }: Props) {
       <div class="notice notice-warning">
         <Icon name="alert" />
         <span>
-          {t('accounts.eraseBody', { servers: account?.servers ?? 0, users: account?.users ?? 0 })}
+          {t('accounts.eraseBody', {
+            servers: tp('accounts.servers', account?.servers ?? 0),
+            users: tp('accounts.users', account?.users ?? 0),
+          })}
         </span>
       </div>
       <form id={`${id}-form`} onSubmit={erase} noValidate>

@@ -497,7 +497,11 @@ export const en = {
   'accounts.eraseNamed': 'Delete {name}',
   'accounts.eraseTitle': 'Delete {name} and all its data?',
   'accounts.eraseBody':
-    'Its {servers} servers stop reporting, its {users} users are signed out and removed, and its statistics, settings, branding and activity log are erased for good. Export it first if it may be needed.',
+    'Its {servers} stop reporting, its {users} are signed out and removed, and its statistics, settings, branding and activity log are erased for good. Export it first if it may be needed.',
+  'accounts.servers.one': '{count} server',
+  'accounts.servers.other': '{count} servers',
+  'accounts.users.one': '{count} user',
+  'accounts.users.other': '{count} users',
   'accounts.eraseType': 'Type the account name, {name}, to confirm',
   'accounts.eraseConfirm': 'Delete for good',
 
