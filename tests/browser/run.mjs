@@ -457,7 +457,12 @@ await check('retention: what each class holds, a change previewed, saved; the ac
   await page.getByRole('button', { name: 'Preview the effect' }).click();
   await page.getByText('The next retention run would delete:').waitFor();
   await page.getByText(/Not counted in the preview: Activity log, Alert history/).waitFor();
+  // Shortening a period asks again, with what it deletes, before saving.
   await page.getByRole('button', { name: 'Save periods' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Shorten the retention periods?' });
+  await confirm.getByText('The next retention run would delete:').waitFor();
+  await shot('26-retention-confirm');
+  await confirm.getByRole('button', { name: 'Save and delete' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
   await page.reload();
   await settled();

@@ -4,25 +4,17 @@ import { errorText } from '../api/errorText';
 import type { RetentionPreview, RetentionSettings } from '../api/types';
 import { Card } from '../components/Card';
 import { Icon } from '../components/Icon';
-import { formatBytes } from '../format/bytes';
 import { formatInt } from '../format/number';
-import { t, type MessageKey } from '../i18n';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { t } from '../i18n';
+import { className } from './classes';
+import { PreviewSummary } from './PreviewSummary';
 
 interface Props {
   scope: RetentionScope;
   settings: RetentionSettings;
   onSaved: (s: RetentionSettings) => void;
   canWrite: boolean;
-}
-
-/** Classes the preview measures; the others live in the panel's own database and are not counted. */
-const MEASURED = new Set(['minute', 'five_minute', 'hour', 'day', 'unique_viewers']);
-
-/** A class's name in words; an unknown class (a newer server) shows its API name. */
-function className(c: string): string {
-  const key = `retention.class.${c}` as MessageKey;
-  const text = t(key);
-  return text === key || !text ? c : text;
 }
 
 /** One number of days per data class, with what the class holds; preview the effect, then save. */
@@ -38,6 +30,8 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
   const focus = (key: string) => document.getElementById(`${id}-${key}`)?.focus();
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
+  // Saving a shorter period first shows what it would delete, and waits for a confirmation.
+  const [confirming, setConfirming] = useState<Record<string, number> | null>(null);
   useEffect(() => setValues(initial()), [settings]);
 
   const numbers = (): Record<string, number> | null => {
@@ -56,6 +50,12 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
     return out;
   };
 
+  const save = async (body: Record<string, number>) => {
+    onSaved(await saveRetention(scope, body));
+    setPreview(null);
+    setSaved(true);
+  };
+
   const run = async (what: 'preview' | 'save') => {
     setError(null);
     setErrorKey(null);
@@ -64,11 +64,12 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
     if (!body) return;
     setBusy(true);
     try {
-      if (what === 'preview') setPreview(await previewRetention(scope, body));
-      else {
-        onSaved(await saveRetention(scope, body));
-        setPreview(null);
-        setSaved(true);
+      const shortened = settings.classes.some((c) => body[c.key]! < Number(settings[c.key] ?? c.default_days));
+      if (what === 'preview' || shortened) {
+        setPreview(await previewRetention(scope, body));
+        if (what === 'save') setConfirming(body);
+      } else {
+        await save(body);
       }
     } catch (err) {
       setError(errorText(err));
@@ -123,34 +124,9 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
             </div>
           ))}
         </div>
-        {preview && (
+        {preview && !confirming && (
           <div class="notice notice-info notice-block" role="status">
-            <p class="strong">{t('retention.previewTitle')}</p>
-            {preview.classes.every((c) => c.records === 0 && c.partitions_dropped === 0) ? (
-              <p>{t('retention.previewNothing')}</p>
-            ) : (
-              <ul>
-                {preview.classes
-                  .filter((c) => c.records > 0 || c.partitions_dropped > 0)
-                  .map((c) => (
-                    <li key={c.class}>
-                      {t('retention.previewLine', {
-                        name: className(c.class),
-                        records: formatInt(c.records),
-                        bytes: formatBytes(c.bytes),
-                      })}
-                    </li>
-                  ))}
-              </ul>
-            )}
-            <p class="small">
-              {t('retention.previewNote', {
-                classes: settings.classes
-                  .filter((c) => !MEASURED.has(c.class))
-                  .map((c) => className(c.class))
-                  .join(', '),
-              })}
-            </p>
+            <PreviewSummary preview={preview} classes={settings.classes} />
           </div>
         )}
         <div class="form-error" role="alert">
@@ -175,6 +151,18 @@ export function RetentionForm({ scope, settings, onSaved, canWrite }: Props) {
           </div>
         )}
       </form>
+      <ConfirmDialog
+        open={confirming !== null}
+        title={t('retention.confirmTitle')}
+        confirmLabel={t('retention.confirm')}
+        onClose={() => setConfirming(null)}
+        onConfirm={async () => {
+          if (confirming) await save(confirming);
+        }}
+      >
+        {preview && <PreviewSummary preview={preview} classes={settings.classes} />}
+        <p>{t('retention.confirmBody')}</p>
+      </ConfirmDialog>
     </Card>
   );
 }
