@@ -113,6 +113,8 @@ pub struct WriterStats {
     pub checkpoints: AtomicU64,
     pub checkpoint_us_last: AtomicU64,
     pub sessions: AtomicUsize,
+    /// Times the writer waited for the checkpoint thread because too much was pending.
+    pub backpressure_waits: AtomicU64,
 }
 
 /// Handle used by HTTP workers to submit reports.
@@ -251,11 +253,40 @@ struct Snapshot {
     concurrent: Vec<((Id, u64), i64)>,
 }
 
+/// [`Snapshot`] as the writer encodes it, borrowing its state instead of cloning it (same
+/// encoding: serde writes a reference like the value).
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    checkpoint: u64,
+    sessions: Vec<(u64, &'a Session)>,
+    live: Vec<(Id, &'a ServerLive)>,
+    concurrent: Vec<((Id, u64), i64)>,
+}
+
 /// One checkpoint handed from the writer to the checkpoint thread.
 struct Work {
     id: u64,
     pending: Pending,
-    snap: Snapshot,
+    /// The encoded [`Snapshot`].
+    snap: Vec<u8>,
+}
+
+/// Rough size of what the writer holds for the next checkpoint, in bytes. While a checkpoint is
+/// being written the next one accumulates; past [`PENDING_LIMIT_BYTES`] the writer waits for the
+/// checkpoint thread instead, so ingest meets a full queue (429) rather than memory growing.
+pub const PENDING_LIMIT_BYTES: usize = 32 << 20;
+
+impl Pending {
+    fn approx_bytes(&self) -> usize {
+        const ENTRY: usize = 64;
+        let dims: usize = self.streams.values().map(|d| d.dims.0.capacity()).sum();
+        self.streams.capacity() * 160
+            + dims * ENTRY
+            + self.uniq.capacity() * (4096 + 96)
+            + (self.hosts.capacity() + self.peaks.capacity() + self.series.capacity()) * ENTRY
+            + self.dedupe.capacity() * 24
+            + self.dedupe_set.capacity() * 24
+    }
 }
 
 /// Folds checkpoints into storage. Runs on its own thread so that ingest acknowledgements never
@@ -293,7 +324,7 @@ impl Checkpointer {
         self.meta.flush()?;
         write_atomic(
             &snapshot_path(&self.dir),
-            &crate::store::codec::encode(&work.snap)?,
+            &work.snap,
         )?;
         wal::delete_segments_through(&self.dir.join("wal"), work.id)?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
@@ -509,7 +540,7 @@ impl State {
                 }
             }
             state.pending.dirty = true;
-            let work = state.make_work(*seq, crate::now());
+            let work = state.make_work(*seq, crate::now())?;
             state.ckpt.write(&work)?;
             state.checkpoint = *seq;
         }
@@ -529,6 +560,7 @@ impl State {
 
     fn run(&mut self, rx: Receiver<Job>, every: Duration) {
         let mut batch: Vec<Job> = Vec::with_capacity(512);
+        let mut last_bound_check = Instant::now();
         loop {
             let wait = every
                 .saturating_sub(self.last_checkpoint.elapsed())
@@ -579,6 +611,10 @@ impl State {
             }
             if !reports.is_empty() {
                 self.commit(reports);
+                if last_bound_check.elapsed() >= Duration::from_millis(50) {
+                    last_bound_check = Instant::now();
+                    self.bound_pending();
+                }
             }
             if let Some(ack) = stop {
                 let res = self
@@ -611,25 +647,40 @@ impl State {
     }
 
     /// Takes everything pending into a checkpoint with the state snapshot that goes with it.
-    fn make_work(&mut self, id: u64, _now: i64) -> Work {
-        let pending = std::mem::take(&mut self.pending);
-        let snap = Snapshot {
+    fn make_work(&mut self, id: u64, _now: i64) -> Result<Work, StoreError> {
+        let live = self.live.read();
+        let snap = crate::store::codec::encode(&SnapshotRef {
             checkpoint: id,
-            sessions: self.sessions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            live: self
-                .live
-                .read()
-                .iter()
-                .map(|(k, v)| (*k, v.clone()))
-                .collect(),
+            sessions: self.sessions.iter().map(|(k, v)| (*k, v)).collect(),
+            live: live.iter().map(|(k, v)| (*k, v)).collect(),
             concurrent: self
                 .concurrent
                 .iter()
                 .filter(|(_, v)| **v != 0)
                 .map(|(k, v)| (*k, *v))
                 .collect(),
+        })?;
+        drop(live);
+        let pending = std::mem::take(&mut self.pending);
+        Ok(Work { id, pending, snap })
+    }
+
+    /// When the next checkpoint has grown past [`PENDING_LIMIT_BYTES`] while the previous one
+    /// is still being written, waits for it and starts the next at once. Meanwhile reports wait
+    /// in the queue, and once that is full ingest answers 429.
+    fn bound_pending(&mut self) {
+        let Some(b) = self.busy else {
+            return;
         };
-        Work { id, pending, snap }
+        if self.pending.approx_bytes() < PENDING_LIMIT_BYTES {
+            return;
+        }
+        self.stats.backpressure_waits.fetch_add(1, Ordering::Relaxed);
+        self.ckpt.wait_for(b);
+        self.busy = None;
+        self.checkpoint = self.checkpoint.max(b);
+        self.release_waiters();
+        self.start_checkpoint(crate::now());
     }
 
     /// Hands the pending data to the checkpoint thread and journals new reports meanwhile.
@@ -646,7 +697,14 @@ impl State {
             tracing::error!(error = %e, "cannot start a new journal segment; checkpoint postponed");
             return;
         }
-        let work = self.make_work(id, now);
+        let work = match self.make_work(id, now) {
+            Ok(w) => w,
+            Err(e) => {
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "cannot encode the checkpoint snapshot; checkpoint postponed");
+                return;
+            }
+        };
         match &self.ckpt_tx {
             Some(tx) => match tx.send(work) {
                 Ok(()) => self.busy = Some(id),
@@ -673,7 +731,7 @@ impl State {
         }
         let id = self.wal.segment();
         self.wal.rotate(id + 1)?;
-        let work = self.make_work(id, now);
+        let work = self.make_work(id, now)?;
         self.ckpt.write(&work)?;
         self.checkpoint = id;
         Ok(())

@@ -92,6 +92,12 @@ pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiErro
         s.checkpoint_us_last.load(Ordering::Relaxed) as f64 / 1e6,
     );
     metric(
+        "tally_writer_backpressure_waits_total",
+        "counter",
+        "Times ingest waited for a checkpoint because too much data was pending.",
+        s.backpressure_waits.load(Ordering::Relaxed) as f64,
+    );
+    metric(
         "tally_sessions_tracked",
         "gauge",
         "Viewer sessions being tracked.",
