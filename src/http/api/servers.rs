@@ -1,4 +1,5 @@
-//! Servers: register (ingest token shown once), list with live status, get, delete.
+//! Servers: register (ingest token shown once), list with live status, get, delete, and the
+//! hook secret of servers that push notifications (shown once, rotated or disabled here).
 //! A slice-limited user sees only the servers of their slices, with viewer numbers of the
 //! admitted streams only, and host metrics only for servers a slice includes whole.
 
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::{Principal, parse_json};
 use crate::ingest::writer::ServerLive;
-use crate::model::account::{Id, Server};
+use crate::model::account::{HookSecret, Id, Server};
 
 /// Status from the time of the last report.
 pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
@@ -34,7 +35,13 @@ pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
     }
 }
 
-fn server_json(s: &Server, live: Option<&ServerLive>, now: i64, view: Option<&SliceSet>) -> Value {
+fn server_json(
+    s: &Server,
+    hook: Option<&HookSecret>,
+    live: Option<&ServerLive>,
+    now: i64,
+    view: Option<&SliceSet>,
+) -> Value {
     let whole = view.is_none_or(|v| v.allows_whole_server(s.id));
     let host = live.and_then(|l| l.host.as_ref()).filter(|_| whole);
     let interval = live.map_or(30, |l| l.interval_s.max(1)) as f64;
@@ -67,6 +74,10 @@ fn server_json(s: &Server, live: Option<&ServerLive>, now: i64, view: Option<&Sl
         "net_out_bps": host.and_then(|h| h.net_out_bytes).map(|b| b as f64 * 8.0 / interval),
         "viewers": viewers,
         "bandwidth_bps": bandwidth_bps,
+        "hooks": {
+            "enabled": hook.is_some(),
+            "created_at": hook.map(|h| h.created_at),
+        },
     })
 }
 
@@ -87,14 +98,19 @@ pub fn owned_server(state: &State, p: &Principal, id: &str) -> Result<Server, Ap
 pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
     let now = crate::now();
     let view = SliceSet::of(&p)?;
-    let servers = state.meta.servers()?;
-    let live = state.writer.live.read();
-    let out: Vec<Value> = servers
+    let servers: Vec<(Server, Option<HookSecret>)> = state
+        .meta
+        .servers()?
         .into_iter()
         .filter(|s| {
             s.account_id == p.account.id && view.as_ref().is_none_or(|v| v.allows_server(s.id))
         })
-        .map(|s| server_json(&s, live.get(&s.id), now, view.as_ref()))
+        .map(|s| state.meta.hook_secret(s.id).map(|h| (s, h)))
+        .collect::<Result<_, _>>()?;
+    let live = state.writer.live.read();
+    let out: Vec<Value> = servers
+        .iter()
+        .map(|(s, h)| server_json(s, h.as_ref(), live.get(&s.id), now, view.as_ref()))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -166,9 +182,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let s = owned_server(&state, &p, &id)?;
     let view = SliceSet::of(&p)?;
+    let hook = state.meta.hook_secret(s.id)?;
     let live = state.writer.live.read();
     Ok(HttpResponse::Ok().json(server_json(
         &s,
+        hook.as_ref(),
         live.get(&s.id),
         crate::now(),
         view.as_ref(),
@@ -187,11 +205,89 @@ pub async fn delete(
     state.meta.forget_server_reports(s.id)?;
     state.meta.flush()?;
     state.writer.forget_server(s.id);
+    state.hooks.forget_server(s.id);
     tracing::info!(event = "server_removed", server = %s.id, "server removed");
     p.record(
         &state,
         Action::ServerRemoved,
         format!("server {} ({})", s.id, s.name),
     );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Base URL for nginx-rtmp hooks: its notify client speaks plain HTTP only, so with TLS on the
+/// URL names the plain listener (which serves `/hooks/` instead of redirecting).
+fn plain_base(config: &crate::config::Config) -> String {
+    let base = config.base_url();
+    match base.strip_prefix("https://") {
+        Some(rest) => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let host = match authority.rsplit_once(':') {
+                Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+                _ => authority,
+            };
+            match config.listen.port() {
+                80 => format!("http://{host}"),
+                port => format!("http://{host}:{port}"),
+            }
+        }
+        None => base,
+    }
+}
+
+/// `POST /api/v1/servers/{id}/hooks`: creates the server's hook secret, or replaces it (the
+/// old URLs stop working at once). The secret is in the answer only.
+pub async fn rotate_hooks(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require_write()?;
+    let s = owned_server(&state, &p, &id)?;
+    let secret = new_token("ths_");
+    let record = HookSecret {
+        hash: token_hash(&secret),
+        created_at: crate::now(),
+    };
+    let rotated = state.meta.hook_secret(s.id)?.is_some();
+    state.meta.set_hook_secret(s.id, &record)?;
+    state.meta.flush()?;
+    tracing::info!(event = "hook_secret_set", server = %s.id, rotated, "hook secret set");
+    p.record(
+        &state,
+        Action::TokenCreated,
+        format!("hook secret of server {} ({})", s.id, s.name),
+    );
+    let plain = plain_base(&state.config);
+    let base = state.config.base_url();
+    Ok(HttpResponse::Created().json(json!({
+        "server_id": s.id.to_string(),
+        "secret": secret,
+        "created_at": record.created_at,
+        "urls": {
+            "nginx_rtmp": format!("{plain}/hooks/v1/{secret}/nginx-rtmp"),
+            "srs": format!("{base}/hooks/v1/{secret}/srs"),
+        },
+    })))
+}
+
+/// `DELETE /api/v1/servers/{id}/hooks`: turns the server's hook URLs off (404 from then on).
+pub async fn disable_hooks(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require_write()?;
+    let s = owned_server(&state, &p, &id)?;
+    if state.meta.remove_hook_secret(s.id)? {
+        state.meta.flush()?;
+        state.hooks.forget_server(s.id);
+        tracing::info!(event = "hook_secret_removed", server = %s.id, "hook secret removed");
+        p.record(
+            &state,
+            Action::TokenRevoked,
+            format!("hook secret of server {} ({})", s.id, s.name),
+        );
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,672 @@
+//! Hook receiver state: turns pushed media-server notifications (see [`super::hook_events`])
+//! into the same reports agents send, so hook servers land in the same statistics, live view
+//! and alerts.
+//!
+//! The writer counts from *server snapshots*: each report lists every viewer connected during
+//! its interval, the latest report is the server's live state, and a stream's publish flag
+//! turning on or off is a publish up/down event. Hook events are transitions, so this module
+//! keeps, per server, the open viewer sessions and the publish state of each stream, and the
+//! flusher ([`run_flusher`]) submits a snapshot of it to the writer: soon after a change (at
+//! most every [`EVENT_SPACING_S`]) and every [`HEARTBEAT_S`] while anything is open, which keeps
+//! the server "online", the writer's sessions alive and view time growing.
+//!
+//! **No IP is kept**: a play resolves the address through the enricher (country, region, city,
+//! ASN, the day's unique-viewer hash) at once, and a session holds only those results.
+//! Memory is bounded: at most [`MAX_SESSIONS_PER_SERVER`] open sessions per server and
+//! [`MAX_SESSIONS_TOTAL`] overall (plays past the cap are allowed but not counted), and a session
+//! that stops hearing from its media server expires (see [`Hooks::take_due`]).
+//! State lives in memory only: after a panel restart, sessions open before it are not seen to end
+//! (the writer ends them after its own timeout) and their viewers are counted again only if they
+//! play again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::enrich::{Enriched, EnrichedStream, EnrichedViewer, Enricher, ViewerDims, report_hash};
+use super::hook_events::{HookEvent, Kind, Source};
+use super::writer::{WriteError, Writer};
+use crate::model::account::Id;
+use crate::store::{MetaStore, StoreError};
+
+/// Least time between two event-driven snapshots of one server, seconds.
+pub const EVENT_SPACING_S: i64 = 5;
+/// Snapshot period of a server with open sessions or publishing streams, seconds. Shorter than
+/// the "online" window of a report of [`EVENT_SPACING_S`] (2 × 5 + 15 s), so a hook server
+/// never looks late between snapshots.
+pub const HEARTBEAT_S: i64 = 15;
+/// Most open sessions tracked per server (a snapshot must stay a valid report).
+pub const MAX_SESSIONS_PER_SERVER: usize = 100_000;
+/// Most open sessions tracked over all servers.
+pub const MAX_SESSIONS_TOTAL: usize = 1_000_000;
+/// Most streams tracked per server.
+pub const MAX_STREAMS_PER_SERVER: usize = 10_000;
+/// How long a stopped SRS session waits for its `on_close` (which carries the byte counters).
+const CLOSE_GRACE_S: i64 = 10;
+/// A session or publisher whose media server sends `on_update` heartbeats expires after three
+/// missed heartbeats, but not sooner than this.
+const MIN_UPDATE_IDLE_S: i64 = 90;
+/// A viewer session without heartbeats expires after this long without any event: a lost
+/// `on_done` (media server killed) must not count a viewer forever.
+const IDLE_WITHOUT_UPDATES_S: i64 = 24 * 3600;
+
+/// Whose state an event changes (from the hook secret, never from the body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub account: Id,
+    pub server: Id,
+}
+
+/// Counters exported on `/metrics`.
+#[derive(Default)]
+pub struct HookStats {
+    /// Events applied (ignored calls included).
+    pub events: AtomicU64,
+    /// Plays allowed but not tracked because a cap was reached.
+    pub dropped: AtomicU64,
+    /// Snapshots accepted by the writer.
+    pub reports: AtomicU64,
+    /// Snapshots the writer refused (retried at the next tick).
+    pub report_failures: AtomicU64,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    /// Unique per process, so a media server reusing a client id starts a new session.
+    generation: u64,
+    app: String,
+    stream: String,
+    hash: u64,
+    uniq: u64,
+    dims: ViewerDims,
+    started: i64,
+    last_event: i64,
+    /// Seconds between the last two heartbeats, once two were seen.
+    update_gap: Option<i64>,
+    /// End time, once ended.
+    ended: Option<i64>,
+    /// SRS: stopped, waiting until then for `on_close` and its byte counts.
+    close_wait_until: Option<i64>,
+    /// Bytes sent to the viewer and not yet reported.
+    bytes: u64,
+}
+
+impl Session {
+    fn idle_limit(&self) -> i64 {
+        self.update_gap
+            .map_or(IDLE_WITHOUT_UPDATES_S, |g| (3 * g).max(MIN_UPDATE_IDLE_S))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct StreamState {
+    publishing: Option<bool>,
+    /// Client id of the publisher, while publishing.
+    publisher: Option<String>,
+    /// Bytes received from publishers and not yet reported.
+    ingress_bytes: u64,
+    last_event: i64,
+    update_gap: Option<i64>,
+}
+
+#[derive(Debug)]
+struct ServerState {
+    account: Id,
+    software: &'static str,
+    /// Open sessions (and SRS sessions waiting for `on_close`), by client id.
+    sessions: HashMap<String, Session>,
+    /// Ended sessions, reported once more (with `ended`) and then dropped.
+    finished: Vec<Session>,
+    streams: BTreeMap<(String, String), StreamState>,
+    /// Time of the last accepted snapshot.
+    last_emit: i64,
+    /// Changed since the last snapshot was taken.
+    dirty: bool,
+    /// A snapshot is on its way to the writer.
+    in_flight: bool,
+}
+
+impl ServerState {
+    fn is_idle(&self) -> bool {
+        self.sessions.is_empty()
+            && self.finished.is_empty()
+            && self.streams.is_empty()
+            && !self.dirty
+            && !self.in_flight
+    }
+
+    fn stream_room(&self, key: &(String, String)) -> bool {
+        self.streams.contains_key(key) || self.streams.len() < MAX_STREAMS_PER_SERVER
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    servers: HashMap<Id, ServerState>,
+    /// Open sessions over all servers.
+    sessions: usize,
+}
+
+/// What a taken snapshot contained, to clear once the writer accepted it.
+#[derive(Debug, Default)]
+pub struct Taken {
+    finished: Vec<u64>,
+    bytes: Vec<(String, u64, u64)>,
+    ingress: Vec<((String, String), u64)>,
+    /// Streams reported down with nothing else left: dropped once reported.
+    drop_streams: Vec<(String, String)>,
+}
+
+/// A snapshot ready for the writer.
+pub struct Due {
+    pub server: Id,
+    pub report: Enriched,
+    pub taken: Taken,
+}
+
+fn stream_entry<'a>(
+    streams: &'a mut BTreeMap<(String, String), EnrichedStream>,
+    app: &str,
+    stream: &str,
+) -> &'a mut EnrichedStream {
+    streams
+        .entry((app.to_string(), stream.to_string()))
+        .or_insert_with(|| EnrichedStream {
+            app: app.to_string(),
+            stream: stream.to_string(),
+            publishing: None,
+            ingress_bytes: 0,
+            ingress_kbps: None,
+            viewers: Vec::new(),
+        })
+}
+
+/// The hook receiver state of every server.
+pub struct Hooks {
+    enricher: Arc<Enricher>,
+    inner: Mutex<Inner>,
+    /// Process-unique session generations and report ids.
+    seq: AtomicU64,
+    /// Random per process: report ids and session ids never repeat across restarts.
+    nonce: u64,
+    pub stats: HookStats,
+}
+
+impl Hooks {
+    /// Empty state; `enricher` resolves viewer addresses.
+    pub fn new(enricher: Arc<Enricher>) -> Hooks {
+        Hooks {
+            enricher,
+            inner: Mutex::new(Inner::default()),
+            seq: AtomicU64::new(1),
+            nonce: rand::random(),
+            stats: HookStats::default(),
+        }
+    }
+
+    /// Open sessions over all servers.
+    pub fn open_sessions(&self) -> usize {
+        self.inner.lock().sessions
+    }
+
+    /// Applies one event at `now`. Consumes it: the viewer IP of a play is resolved here and
+    /// not kept.
+    pub fn apply(&self, target: Target, ev: HookEvent, now: i64) -> Result<(), StoreError> {
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        let HookEvent {
+            source,
+            kind,
+            client,
+            app,
+            stream,
+            user_agent,
+            protocol,
+        } = ev;
+        // The address lookup runs before the lock is taken: only its results go inside.
+        let resolved = match kind {
+            Kind::Play { ip } => {
+                if self.full(target.server) {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let generation = self.seq.fetch_add(1, Ordering::Relaxed);
+                let id = format!("{client}#{:016x}.{generation}", self.nonce);
+                let (hash, uniq, dims) = self.enricher.enrich_session(
+                    target.account,
+                    target.server,
+                    &id,
+                    ip,
+                    user_agent.as_deref(),
+                    protocol,
+                    now,
+                )?;
+                Some(Session {
+                    generation,
+                    app: app.clone(),
+                    stream: stream.clone(),
+                    hash,
+                    uniq,
+                    dims,
+                    started: now,
+                    last_event: now,
+                    update_gap: None,
+                    ended: None,
+                    close_wait_until: None,
+                    bytes: 0,
+                })
+            }
+            _ => None,
+        };
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let creates = matches!(kind, Kind::Play { .. } | Kind::Publish | Kind::Unpublish);
+        if !creates && !inner.servers.contains_key(&target.server) {
+            return Ok(());
+        }
+        let srv = inner
+            .servers
+            .entry(target.server)
+            .or_insert_with(|| ServerState {
+                account: target.account,
+                software: source.software(),
+                sessions: HashMap::new(),
+                finished: Vec::new(),
+                streams: BTreeMap::new(),
+                last_emit: 0,
+                dirty: false,
+                in_flight: false,
+            });
+        srv.software = source.software();
+        let key = (app, stream);
+        match kind {
+            Kind::Ignored => {}
+            Kind::Play { .. } => {
+                let Some(session) = resolved else {
+                    return Ok(());
+                };
+                if srv.sessions.len() >= MAX_SESSIONS_PER_SERVER
+                    || inner.sessions >= MAX_SESSIONS_TOTAL
+                    || !srv.stream_room(&key)
+                {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                srv.streams.entry(key).or_default();
+                match srv.sessions.insert(client, session) {
+                    // A reused client id: the media server restarted without telling.
+                    Some(mut old) => {
+                        old.ended = Some(old.ended.unwrap_or(old.last_event));
+                        srv.finished.push(old);
+                    }
+                    None => inner.sessions += 1,
+                }
+                srv.dirty = true;
+            }
+            Kind::Publish => {
+                if !srv.stream_room(&key) {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let st = srv.streams.entry(key).or_default();
+                st.publishing = Some(true);
+                st.publisher = Some(client);
+                st.last_event = now;
+                st.update_gap = None;
+                srv.dirty = true;
+            }
+            Kind::Unpublish => {
+                if !srv.stream_room(&key) {
+                    return Ok(());
+                }
+                let st = srv.streams.entry(key).or_default();
+                st.publishing = Some(false);
+                st.publisher = None;
+                st.last_event = now;
+                srv.dirty = true;
+            }
+            Kind::Stop => {
+                if let Some(s) = srv.sessions.get_mut(&client)
+                    && s.ended.is_none()
+                {
+                    s.ended = Some(now);
+                    s.last_event = now;
+                    if source == Source::Srs {
+                        s.close_wait_until = Some(now + CLOSE_GRACE_S);
+                    } else if let Some(s) = srv.sessions.remove(&client) {
+                        inner.sessions -= 1;
+                        srv.finished.push(s);
+                    }
+                    srv.dirty = true;
+                }
+            }
+            Kind::Done => {
+                if let Some(mut s) = srv.sessions.remove(&client) {
+                    inner.sessions -= 1;
+                    s.ended = Some(s.ended.unwrap_or(now));
+                    srv.finished.push(s);
+                    srv.dirty = true;
+                } else if let Some(st) = srv.streams.get_mut(&key)
+                    && st.publisher.as_deref() == Some(client.as_str())
+                {
+                    st.publishing = Some(false);
+                    st.publisher = None;
+                    st.last_event = now;
+                    srv.dirty = true;
+                }
+            }
+            Kind::Close {
+                send_bytes,
+                recv_bytes,
+            } => {
+                if let Some(mut s) = srv.sessions.remove(&client) {
+                    inner.sessions -= 1;
+                    s.bytes += send_bytes;
+                    s.ended = Some(s.ended.unwrap_or(now));
+                    s.close_wait_until = None;
+                    srv.finished.push(s);
+                    srv.dirty = true;
+                } else if let Some(st) = srv
+                    .streams
+                    .values_mut()
+                    .find(|st| st.publisher.as_deref() == Some(client.as_str()))
+                {
+                    // A publisher whose connection dropped without on_unpublish.
+                    st.ingress_bytes += recv_bytes;
+                    st.publishing = Some(false);
+                    st.publisher = None;
+                    st.last_event = now;
+                    srv.dirty = true;
+                }
+            }
+            Kind::Update => {
+                if let Some(s) = srv.sessions.get_mut(&client) {
+                    s.update_gap = Some((now - s.last_event).max(1));
+                    s.last_event = now;
+                } else if let Some(st) = srv.streams.get_mut(&key)
+                    && st.publisher.as_deref() == Some(client.as_str())
+                {
+                    st.update_gap = Some((now - st.last_event).max(1));
+                    st.last_event = now;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn full(&self, server: Id) -> bool {
+        let inner = self.inner.lock();
+        inner.sessions >= MAX_SESSIONS_TOTAL
+            || inner
+                .servers
+                .get(&server)
+                .is_some_and(|s| s.sessions.len() >= MAX_SESSIONS_PER_SERVER)
+    }
+
+    /// Servers with hook state.
+    pub fn servers(&self) -> Vec<Id> {
+        self.inner.lock().servers.keys().copied().collect()
+    }
+
+    /// Drops a server's state (deleted server, erased or restricted account).
+    pub fn forget_server(&self, server: Id) {
+        let mut inner = self.inner.lock();
+        if let Some(s) = inner.servers.remove(&server) {
+            inner.sessions -= s.sessions.len();
+        }
+    }
+
+    /// Snapshots due at `now` (all that have anything to say when `force`). Expires what went
+    /// silent first.
+    pub fn take_due(&self, now: i64, force: bool) -> Vec<Due> {
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
+        let mut out = Vec::new();
+        let mut closed = 0;
+        for (id, srv) in inner.servers.iter_mut() {
+            if srv.in_flight || now <= srv.last_emit {
+                continue;
+            }
+            // Expiry: stopped SRS sessions whose on_close did not come, and silent sessions.
+            let expired: Vec<String> = srv
+                .sessions
+                .iter()
+                .filter(|(_, s)| match s.close_wait_until {
+                    Some(t) => now >= t,
+                    None => now - s.last_event > s.idle_limit(),
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in expired {
+                if let Some(mut s) = srv.sessions.remove(&k) {
+                    closed += 1;
+                    s.ended = Some(s.ended.unwrap_or(s.last_event));
+                    srv.finished.push(s);
+                    srv.dirty = true;
+                }
+            }
+            for st in srv.streams.values_mut() {
+                if st.publishing == Some(true)
+                    && let Some(gap) = st.update_gap
+                    && now - st.last_event > (3 * gap).max(MIN_UPDATE_IDLE_S)
+                {
+                    st.publishing = Some(false);
+                    st.publisher = None;
+                    srv.dirty = true;
+                }
+            }
+            let since = now - srv.last_emit;
+            let active = !srv.sessions.is_empty() || !srv.streams.is_empty();
+            let due = (srv.dirty && (since >= EVENT_SPACING_S || force))
+                || (active && (since >= HEARTBEAT_S || force));
+            if !due {
+                continue;
+            }
+            out.push(self.snapshot(*id, srv, now));
+        }
+        inner.sessions -= closed;
+        inner.servers.retain(|_, s| !s.is_idle());
+        out
+    }
+
+    fn snapshot(&self, id: Id, srv: &mut ServerState, now: i64) -> Due {
+        let mut taken = Taken::default();
+        let mut streams: BTreeMap<(String, String), EnrichedStream> = BTreeMap::new();
+        for ((app, stream), st) in &srv.streams {
+            let e = stream_entry(&mut streams, app, stream);
+            e.publishing = st.publishing;
+            e.ingress_bytes = st.ingress_bytes;
+            if st.ingress_bytes > 0 {
+                taken
+                    .ingress
+                    .push(((app.clone(), stream.clone()), st.ingress_bytes));
+            }
+        }
+        for (client, s) in &srv.sessions {
+            // A stopped SRS session is no longer watching; it is reported when it closes.
+            if s.close_wait_until.is_some() {
+                continue;
+            }
+            stream_entry(&mut streams, &s.app, &s.stream)
+                .viewers
+                .push(EnrichedViewer {
+                    session: s.hash,
+                    uniq: s.uniq,
+                    dims: s.dims,
+                    bytes: s.bytes,
+                    seconds: (now - s.started).max(0) as u64,
+                    ended: false,
+                });
+            if s.bytes > 0 {
+                taken.bytes.push((client.clone(), s.generation, s.bytes));
+            }
+        }
+        for s in &srv.finished {
+            let end = s.ended.unwrap_or(now);
+            stream_entry(&mut streams, &s.app, &s.stream)
+                .viewers
+                .push(EnrichedViewer {
+                    session: s.hash,
+                    uniq: s.uniq,
+                    dims: s.dims,
+                    bytes: s.bytes,
+                    seconds: (end - s.started).max(0) as u64,
+                    ended: true,
+                });
+            taken.finished.push(s.generation);
+        }
+        for (key, st) in &srv.streams {
+            let watched = srv
+                .sessions
+                .values()
+                .any(|s| s.app == key.0 && s.stream == key.1);
+            if st.publishing != Some(true) && !watched {
+                taken.drop_streams.push(key.clone());
+            }
+        }
+        let interval = if srv.last_emit > 0 {
+            (now - srv.last_emit).clamp(1, HEARTBEAT_S)
+        } else {
+            EVENT_SPACING_S
+        };
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        srv.dirty = false;
+        srv.in_flight = true;
+        Due {
+            server: id,
+            report: Enriched {
+                account: srv.account,
+                server: id,
+                report_hash: report_hash(&format!("hooks-{:016x}-{seq}", self.nonce)),
+                time: now,
+                interval_s: interval as u32,
+                software: Some(srv.software.to_string()),
+                version: None,
+                host: None,
+                streams: streams.into_values().collect(),
+            },
+            taken,
+        }
+    }
+
+    /// The writer accepted the snapshot taken at `time`: clears what it reported.
+    pub fn acknowledge(&self, server: Id, time: i64, taken: Taken) {
+        let mut inner = self.inner.lock();
+        let Some(srv) = inner.servers.get_mut(&server) else {
+            return;
+        };
+        srv.in_flight = false;
+        srv.last_emit = time;
+        let reported_end = !taken.finished.is_empty() || !taken.drop_streams.is_empty();
+        srv.finished
+            .retain(|s| !taken.finished.contains(&s.generation));
+        for (client, generation, bytes) in taken.bytes {
+            if let Some(s) = srv.sessions.get_mut(&client)
+                && s.generation == generation
+            {
+                s.bytes = s.bytes.saturating_sub(bytes);
+            }
+        }
+        for (key, bytes) in taken.ingress {
+            if let Some(st) = srv.streams.get_mut(&key) {
+                st.ingress_bytes = st.ingress_bytes.saturating_sub(bytes);
+            }
+        }
+        for key in taken.drop_streams {
+            let watched = srv
+                .sessions
+                .values()
+                .any(|s| s.app == key.0 && s.stream == key.1);
+            if let Some(st) = srv.streams.get(&key)
+                && st.publishing != Some(true)
+                && st.ingress_bytes == 0
+                && !watched
+            {
+                srv.streams.remove(&key);
+            }
+        }
+        // The live view shows the latest snapshot; one more, without what just ended, makes
+        // it show the present.
+        if reported_end {
+            srv.dirty = true;
+        }
+        if srv.is_idle() {
+            inner.servers.remove(&server);
+        }
+    }
+
+    /// The writer refused the snapshot: it is taken again at the next tick.
+    pub fn retry(&self, server: Id) {
+        let mut inner = self.inner.lock();
+        if let Some(srv) = inner.servers.get_mut(&server) {
+            srv.in_flight = false;
+            srv.dirty = true;
+        }
+    }
+}
+
+/// Submits due snapshots to the writer once a second until `stop` resolves, then once more with
+/// everything pending. Servers deleted meanwhile, or of accounts whose processing is
+/// restricted, lose their hook state instead.
+pub async fn run_flusher(
+    hooks: Arc<Hooks>,
+    writer: Writer,
+    meta: MetaStore,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut stop = stop;
+    loop {
+        let stopping = *stop.borrow();
+        flush(&hooks, &writer, &meta, crate::now(), stopping).await;
+        if stopping {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// One flusher pass at `now`.
+pub async fn flush(hooks: &Hooks, writer: &Writer, meta: &MetaStore, now: i64, force: bool) {
+    for id in hooks.servers() {
+        let keep = match meta.server(id) {
+            Ok(Some(s)) => match meta.account(s.account_id) {
+                Ok(Some(a)) => !a.processing_restricted,
+                Ok(None) => false,
+                Err(_) => true,
+            },
+            Ok(None) => false,
+            // A storage hiccup: keep the state and try again.
+            Err(_) => true,
+        };
+        if !keep {
+            hooks.forget_server(id);
+        }
+    }
+    let due = hooks.take_due(now, force);
+    let results = futures::future::join_all(due.into_iter().map(|d| async move {
+        let time = d.report.time;
+        let res = writer.submit(d.report).await;
+        (d.server, time, d.taken, res)
+    }))
+    .await;
+    for (server, time, taken, res) in results {
+        match res {
+            Ok(_) => {
+                hooks.stats.reports.fetch_add(1, Ordering::Relaxed);
+                hooks.acknowledge(server, time, taken);
+            }
+            // An erased account, or the writer stopping: nothing more to say for it.
+            Err(WriteError::Stopped) => hooks.forget_server(server),
+            Err(e) => {
+                hooks.stats.report_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(server = %server, error = %e, "hook snapshot not stored; retrying");
+                hooks.retry(server);
+            }
+        }
+    }
+}
