@@ -71,6 +71,17 @@ pub struct HostSample {
     pub net_out_bytes: Option<u64>,
 }
 
+/// A viewer starting a session announced by a media-server hook.
+#[derive(Debug, Clone, Copy)]
+pub struct HookViewer<'a> {
+    /// Session id, unique per server.
+    pub session: &'a str,
+    pub ip: IpAddr,
+    pub user_agent: Option<&'a str>,
+    /// Delivery protocol.
+    pub protocol: &'a str,
+}
+
 /// A report ready for the writer: no IP address inside.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Enriched {
@@ -244,25 +255,22 @@ impl Enricher {
     }
 
     /// Resolves one viewer session pushed by a media-server hook: the keyed session hash, the
-    /// unique-viewer hash of the day of `now`, and the breakdown attributes. Takes the IP by
-    /// value and keeps nothing of it: the caller holds only what this returns.
+    /// unique-viewer hash of the day of `now`, and the breakdown attributes. Takes the viewer
+    /// by value and keeps nothing of its IP: the caller holds only what this returns.
     pub fn enrich_session(
         &self,
         account: Id,
         server: Id,
-        session: &str,
-        ip: IpAddr,
-        user_agent: Option<&str>,
-        protocol: &str,
+        viewer: HookViewer<'_>,
         now: i64,
     ) -> Result<(u64, u64, ViewerDims), StoreError> {
         let salt = self.salts.for_time(account, now, now)?;
         Ok(self.identify(
             server,
-            session,
-            ip,
-            user_agent,
-            Some(protocol),
+            viewer.session,
+            viewer.ip,
+            viewer.user_agent,
+            Some(viewer.protocol),
             key_pair(&salt),
         ))
     }

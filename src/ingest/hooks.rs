@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::enrich::{Enriched, EnrichedStream, EnrichedViewer, Enricher, ViewerDims, report_hash};
+use super::enrich::{
+    Enriched, EnrichedStream, EnrichedViewer, Enricher, HookViewer, ViewerDims, report_hash,
+};
 use super::hook_events::{HookEvent, Kind, Source};
 use super::writer::{WriteError, Writer};
 use crate::model::account::Id;
@@ -234,15 +236,15 @@ impl Hooks {
                 }
                 let generation = self.seq.fetch_add(1, Ordering::Relaxed);
                 let id = format!("{client}#{:016x}.{generation}", self.nonce);
-                let (hash, uniq, dims) = self.enricher.enrich_session(
-                    target.account,
-                    target.server,
-                    &id,
+                let viewer = HookViewer {
+                    session: &id,
                     ip,
-                    user_agent.as_deref(),
+                    user_agent: user_agent.as_deref(),
                     protocol,
-                    now,
-                )?;
+                };
+                let (hash, uniq, dims) =
+                    self.enricher
+                        .enrich_session(target.account, target.server, viewer, now)?;
                 Some(Session {
                     generation,
                     app: app.clone(),
