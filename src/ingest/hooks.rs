@@ -108,6 +108,9 @@ struct StreamState {
     publishing: Option<bool>,
     /// Client id of the publisher, while publishing.
     publisher: Option<String>,
+    /// Client id of the latest publisher, until its connection closes: SRS sends
+    /// `on_unpublish` before the `on_close` that carries the received bytes.
+    last_publisher: Option<String>,
     /// Bytes received from publishers and not yet reported.
     ingress_bytes: u64,
     last_event: i64,
@@ -314,6 +317,7 @@ impl Hooks {
                 }
                 let st = srv.streams.entry(key).or_default();
                 st.publishing = Some(true);
+                st.last_publisher = Some(client.clone());
                 st.publisher = Some(client);
                 st.last_event = now;
                 st.update_gap = None;
@@ -373,13 +377,16 @@ impl Hooks {
                 } else if let Some(st) = srv
                     .streams
                     .values_mut()
-                    .find(|st| st.publisher.as_deref() == Some(client.as_str()))
+                    .find(|st| st.last_publisher.as_deref() == Some(client.as_str()))
                 {
-                    // A publisher whose connection dropped without on_unpublish.
                     st.ingress_bytes += recv_bytes;
-                    st.publishing = Some(false);
-                    st.publisher = None;
-                    st.last_event = now;
+                    st.last_publisher = None;
+                    if st.publisher.as_deref() == Some(client.as_str()) {
+                        // The connection dropped without on_unpublish.
+                        st.publishing = Some(false);
+                        st.publisher = None;
+                        st.last_event = now;
+                    }
                     srv.dirty = true;
                 }
             }

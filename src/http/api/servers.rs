@@ -3,7 +3,7 @@
 //! A slice-limited user sees only the servers of their slices, with viewer numbers of the
 //! admitted streams only, and host metrics only for servers a slice includes whole.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -215,15 +215,29 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Base URL for nginx-rtmp hooks: its notify client speaks plain HTTP only, so with TLS on the
-/// URL names the plain listener (which serves `/hooks/` instead of redirecting).
-fn plain_base(config: &crate::config::Config) -> String {
-    let base = config.base_url();
-    match base.strip_prefix("https://") {
+/// Base URLs of the hook endpoints: `--public-url` when set, else the address the caller used
+/// to reach the panel. Returns (nginx-rtmp base, SRS base): nginx-rtmp's notify client speaks
+/// plain HTTP only, so with TLS its URL names the plain listener (which serves `/hooks/`
+/// instead of redirecting).
+fn hook_bases(config: &crate::config::Config, req: &HttpRequest) -> (String, String) {
+    let base = match &config.public_url {
+        Some(_) => config.base_url(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    let plain = match base.strip_prefix("https://") {
         Some(rest) => {
             let authority = rest.split('/').next().unwrap_or(rest);
             let host = match authority.rsplit_once(':') {
-                Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+                Some((h, port))
+                    if !h.is_empty()
+                        && (h.starts_with('[') || !h.contains(':'))
+                        && port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    h
+                }
                 _ => authority,
             };
             match config.listen.port() {
@@ -231,13 +245,15 @@ fn plain_base(config: &crate::config::Config) -> String {
                 port => format!("http://{host}:{port}"),
             }
         }
-        None => base,
-    }
+        None => base.clone(),
+    };
+    (plain, base)
 }
 
 /// `POST /api/v1/servers/{id}/hooks`: creates the server's hook secret, or replaces it (the
 /// old URLs stop working at once). The secret is in the answer only.
 pub async fn rotate_hooks(
+    req: HttpRequest,
     state: State,
     p: Principal,
     id: web::Path<String>,
@@ -258,8 +274,7 @@ pub async fn rotate_hooks(
         Action::TokenCreated,
         format!("hook secret of server {} ({})", s.id, s.name),
     );
-    let plain = plain_base(&state.config);
-    let base = state.config.base_url();
+    let (plain, base) = hook_bases(&state.config, &req);
     Ok(HttpResponse::Created().json(json!({
         "server_id": s.id.to_string(),
         "secret": secret,
