@@ -679,3 +679,181 @@ pub async fn flush(hooks: &Hooks, writer: &Writer, meta: &MetaStore, now: i64, f
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geoip::{GeoIp, GeoIpConfig};
+    use crate::ingest::dict::DimDict;
+    use crate::ingest::salt::Salts;
+    use crate::ingest::useragent::UserAgents;
+
+    const T: i64 = 1_795_608_000;
+    const TARGET: Target = Target {
+        account: Id(3),
+        server: Id(5),
+    };
+
+    fn hooks(dir: &tempfile::TempDir) -> Hooks {
+        let geo = Arc::new(GeoIp::open(&GeoIpConfig::default()).unwrap());
+        let ua = Arc::new(UserAgents::new().unwrap());
+        let dict = Arc::new(DimDict::from_entries(Vec::new()));
+        let salts = Arc::new(Salts::new(dir.path().to_path_buf()));
+        Hooks::new(Arc::new(Enricher::new(geo, ua, dict, salts, &[7; 32])))
+    }
+
+    fn ev(source: Source, kind: Kind, client: &str, stream: &str) -> HookEvent {
+        HookEvent {
+            source,
+            kind,
+            client: client.into(),
+            app: "live".into(),
+            stream: stream.into(),
+            user_agent: None,
+            protocol: "rtmp",
+        }
+    }
+
+    fn play() -> Kind {
+        Kind::Play {
+            ip: "81.2.69.142".parse().unwrap(),
+        }
+    }
+
+    /// Takes the one due snapshot at `now` and acknowledges it.
+    fn take(h: &Hooks, now: i64) -> Option<Enriched> {
+        let mut due = h.take_due(now, false);
+        assert!(due.len() <= 1);
+        let d = due.pop()?;
+        let report = d.report.clone();
+        h.acknowledge(d.server, report.time, d.taken);
+        Some(report)
+    }
+
+    fn viewers(r: &Enriched) -> Vec<(u64, u64, bool)> {
+        r.streams
+            .iter()
+            .flat_map(|s| s.viewers.iter().map(|v| (v.seconds, v.bytes, v.ended)))
+            .collect()
+    }
+
+    #[test]
+    fn nginx_play_and_done_make_one_ended_session_then_the_server_goes_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let n = Source::NginxRtmp;
+        h.apply(TARGET, ev(n, Kind::Publish, "1", "s"), T).unwrap();
+        h.apply(TARGET, ev(n, play(), "4", "s"), T).unwrap();
+        let r = take(&h, T + 1).unwrap();
+        assert_eq!(r.streams[0].publishing, Some(true));
+        assert_eq!(viewers(&r), vec![(1, 0, false)]);
+        assert_eq!(r.software.as_deref(), Some("nginx-rtmp"));
+        // Nothing changed: no snapshot until the heartbeat.
+        assert!(take(&h, T + 10).is_none());
+        assert_eq!(viewers(&take(&h, T + 16).unwrap()), vec![(16, 0, false)]);
+        h.apply(TARGET, ev(n, Kind::Stop, "4", "s"), T + 20)
+            .unwrap();
+        h.apply(TARGET, ev(n, Kind::Done, "4", "s"), T + 20)
+            .unwrap();
+        h.apply(TARGET, ev(n, Kind::Unpublish, "1", "s"), T + 20)
+            .unwrap();
+        assert_eq!(h.open_sessions(), 0);
+        // Event snapshots are spaced: the next one comes 5 s after the last.
+        assert!(take(&h, T + 20).is_none());
+        let r = take(&h, T + 21).unwrap();
+        assert_eq!(viewers(&r), vec![(20, 0, true)]);
+        assert_eq!(r.streams[0].publishing, Some(false));
+        // One more, empty, so the live view shows nobody; then the server is forgotten.
+        let r = take(&h, T + 26).unwrap();
+        assert!(r.streams.is_empty(), "{r:?}");
+        assert!(take(&h, T + 60).is_none());
+        assert!(h.servers().is_empty());
+    }
+
+    #[test]
+    fn srs_stop_waits_for_close_and_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let s = Source::Srs;
+        h.apply(TARGET, ev(s, play(), "a", "s"), T).unwrap();
+        h.apply(TARGET, ev(s, play(), "b", "s"), T).unwrap();
+        take(&h, T + 1).unwrap();
+        h.apply(TARGET, ev(s, Kind::Stop, "a", "s"), T + 10)
+            .unwrap();
+        h.apply(TARGET, ev(s, Kind::Stop, "b", "s"), T + 10)
+            .unwrap();
+        // Stopped: no longer live, not yet reported as ended.
+        assert!(viewers(&take(&h, T + 11).unwrap()).is_empty());
+        let close = Kind::Close {
+            send_bytes: 500,
+            recv_bytes: 3,
+        };
+        h.apply(TARGET, ev(s, close, "a", ""), T + 12).unwrap();
+        assert_eq!(viewers(&take(&h, T + 16).unwrap()), vec![(10, 500, true)]);
+        // b never closes: it ends without bytes when the grace runs out.
+        assert_eq!(viewers(&take(&h, T + 21).unwrap()), vec![(10, 0, true)]);
+    }
+
+    #[test]
+    fn a_reused_client_id_is_a_new_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let n = Source::NginxRtmp;
+        h.apply(TARGET, ev(n, play(), "7", "s"), T).unwrap();
+        h.apply(TARGET, ev(n, play(), "7", "s"), T + 3).unwrap();
+        let r = take(&h, T + 4).unwrap();
+        let v = &r.streams[0].viewers;
+        assert_eq!(v.len(), 2);
+        assert_ne!(v[0].session, v[1].session);
+        assert_eq!(v.iter().filter(|v| v.ended).count(), 1);
+        assert_eq!(h.open_sessions(), 1);
+    }
+
+    #[test]
+    fn silent_sessions_and_publishers_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let n = Source::NginxRtmp;
+        h.apply(TARGET, ev(n, Kind::Publish, "1", "s"), T).unwrap();
+        h.apply(TARGET, ev(n, play(), "4", "s"), T).unwrap();
+        h.apply(TARGET, ev(n, Kind::Update, "1", "s"), T + 30)
+            .unwrap();
+        h.apply(TARGET, ev(n, Kind::Update, "4", "s"), T + 30)
+            .unwrap();
+        take(&h, T + 31).unwrap();
+        // Three missed 30 s heartbeats: ended at the last sign of life.
+        let r = take(&h, T + 125).unwrap();
+        assert_eq!(viewers(&r), vec![(30, 0, true)]);
+        assert_eq!(r.streams[0].publishing, Some(false));
+        assert_eq!(h.open_sessions(), 0);
+    }
+
+    #[test]
+    fn refused_snapshots_are_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let n = Source::NginxRtmp;
+        h.apply(TARGET, ev(n, play(), "4", "s"), T).unwrap();
+        h.apply(TARGET, ev(n, Kind::Done, "4", "s"), T + 2).unwrap();
+        let d = h.take_due(T + 3, false).pop().unwrap();
+        assert!(
+            h.take_due(T + 4, false).is_empty(),
+            "one snapshot in flight at a time"
+        );
+        h.retry(d.server);
+        assert_eq!(viewers(&take(&h, T + 5).unwrap()), vec![(2, 0, true)]);
+    }
+
+    #[test]
+    fn events_for_servers_without_state_create_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let n = Source::NginxRtmp;
+        for kind in [Kind::Done, Kind::Stop, Kind::Update, Kind::Ignored] {
+            h.apply(TARGET, ev(n, kind, "4", "s"), T).unwrap();
+        }
+        assert!(h.servers().is_empty());
+        h.forget_server(TARGET.server);
+        assert_eq!(h.open_sessions(), 0);
+    }
+}
