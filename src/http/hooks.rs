@@ -130,7 +130,9 @@ async fn read_event(
 
 /// Applies the event unless the account's processing is restricted (then it is dropped unread,
 /// and `true` is returned). A restricted account's viewers are still let in: the restriction
-/// is about this panel processing their data, not about the customer's service.
+/// is about this panel processing their data, not about the customer's service. For the same
+/// reason a storage failure while counting (the day's salt cannot be written) is logged and
+/// the client still allowed: the panel must not become the reason a stream cannot be watched.
 fn process(
     state: &State,
     (target, restricted): (Target, bool),
@@ -139,7 +141,14 @@ fn process(
     if restricted {
         return Ok(true);
     }
-    state.hooks.apply(target, event, crate::now())?;
+    if let Err(e) = state.hooks.apply(target, event, crate::now()) {
+        state
+            .hooks
+            .stats
+            .dropped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(server = %target.server, error = %e, "hook event not counted");
+    }
     Ok(false)
 }
 

@@ -67,7 +67,7 @@ pub struct Target {
 pub struct HookStats {
     /// Events applied (ignored calls included).
     pub events: AtomicU64,
-    /// Plays allowed but not tracked because a cap was reached.
+    /// Plays allowed but not tracked: a cap was reached, or storage failed while counting.
     pub dropped: AtomicU64,
     /// Snapshots accepted by the writer.
     pub reports: AtomicU64,

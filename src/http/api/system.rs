@@ -107,7 +107,7 @@ pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiErro
     metric(
         "tally_hook_dropped_total",
         "counter",
-        "Hook plays allowed but not tracked because a session cap was reached.",
+        "Hook events allowed but not counted (session cap reached or storage failure).",
         h.dropped.load(Ordering::Relaxed) as f64,
     );
     metric(
