@@ -172,21 +172,28 @@ pub struct Due {
     pub taken: Taken,
 }
 
-fn stream_entry<'a>(
-    streams: &'a mut BTreeMap<(String, String), EnrichedStream>,
-    app: &str,
-    stream: &str,
-) -> &'a mut EnrichedStream {
-    streams
-        .entry((app.to_string(), stream.to_string()))
-        .or_insert_with(|| EnrichedStream {
-            app: app.to_string(),
-            stream: stream.to_string(),
-            publishing: None,
-            ingress_bytes: 0,
-            ingress_kbps: None,
-            viewers: Vec::new(),
-        })
+/// The streams of one snapshot, found by borrowed names (no allocation per viewer).
+#[derive(Default)]
+struct StreamsBuilder<'a> {
+    index: HashMap<(&'a str, &'a str), usize>,
+    out: Vec<EnrichedStream>,
+}
+
+impl<'a> StreamsBuilder<'a> {
+    fn get(&mut self, app: &'a str, stream: &'a str) -> &mut EnrichedStream {
+        let i = *self.index.entry((app, stream)).or_insert_with(|| {
+            self.out.push(EnrichedStream {
+                app: app.to_string(),
+                stream: stream.to_string(),
+                publishing: None,
+                ingress_bytes: 0,
+                ingress_kbps: None,
+                viewers: Vec::new(),
+            });
+            self.out.len() - 1
+        });
+        &mut self.out[i]
+    }
 }
 
 /// The hook receiver state of every server.
@@ -430,11 +437,16 @@ impl Hooks {
     /// Snapshots due at `now` (all that have anything to say when `force`). Expires what went
     /// silent first.
     pub fn take_due(&self, now: i64, force: bool) -> Vec<Due> {
-        let mut guard = self.inner.lock();
-        let inner = &mut *guard;
+        // One server at a time, releasing the lock in between: building a large server's
+        // snapshot must not hold up the plays of every other server.
+        let ids = self.servers();
         let mut out = Vec::new();
-        let mut closed = 0;
-        for (id, srv) in inner.servers.iter_mut() {
+        for id in ids {
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            let Some(srv) = inner.servers.get_mut(&id) else {
+                continue;
+            };
             if srv.in_flight || now <= srv.last_emit {
                 continue;
             }
@@ -450,7 +462,7 @@ impl Hooks {
                 .collect();
             for k in expired {
                 if let Some(mut s) = srv.sessions.remove(&k) {
-                    closed += 1;
+                    inner.sessions -= 1;
                     s.ended = Some(s.ended.unwrap_or(s.last_event));
                     srv.finished.push(s);
                     srv.dirty = true;
@@ -470,21 +482,20 @@ impl Hooks {
             let active = !srv.sessions.is_empty() || !srv.streams.is_empty();
             let due = (srv.dirty && (since >= EVENT_SPACING_S || force))
                 || (active && (since >= HEARTBEAT_S || force));
-            if !due {
-                continue;
+            if due {
+                out.push(self.snapshot(id, srv, now));
+            } else if srv.is_idle() {
+                inner.servers.remove(&id);
             }
-            out.push(self.snapshot(*id, srv, now));
         }
-        inner.sessions -= closed;
-        inner.servers.retain(|_, s| !s.is_idle());
         out
     }
 
     fn snapshot(&self, id: Id, srv: &mut ServerState, now: i64) -> Due {
         let mut taken = Taken::default();
-        let mut streams: BTreeMap<(String, String), EnrichedStream> = BTreeMap::new();
+        let mut streams = StreamsBuilder::default();
         for ((app, stream), st) in &srv.streams {
-            let e = stream_entry(&mut streams, app, stream);
+            let e = streams.get(app, stream);
             e.publishing = st.publishing;
             e.ingress_bytes = st.ingress_bytes;
             if st.ingress_bytes > 0 {
@@ -498,32 +509,28 @@ impl Hooks {
             if s.close_wait_until.is_some() {
                 continue;
             }
-            stream_entry(&mut streams, &s.app, &s.stream)
-                .viewers
-                .push(EnrichedViewer {
-                    session: s.hash,
-                    uniq: s.uniq,
-                    dims: s.dims,
-                    bytes: s.bytes,
-                    seconds: (now - s.started).max(0) as u64,
-                    ended: false,
-                });
+            streams.get(&s.app, &s.stream).viewers.push(EnrichedViewer {
+                session: s.hash,
+                uniq: s.uniq,
+                dims: s.dims,
+                bytes: s.bytes,
+                seconds: (now - s.started).max(0) as u64,
+                ended: false,
+            });
             if s.bytes > 0 {
                 taken.bytes.push((client.clone(), s.generation, s.bytes));
             }
         }
         for s in &srv.finished {
             let end = s.ended.unwrap_or(now);
-            stream_entry(&mut streams, &s.app, &s.stream)
-                .viewers
-                .push(EnrichedViewer {
-                    session: s.hash,
-                    uniq: s.uniq,
-                    dims: s.dims,
-                    bytes: s.bytes,
-                    seconds: (end - s.started).max(0) as u64,
-                    ended: true,
-                });
+            streams.get(&s.app, &s.stream).viewers.push(EnrichedViewer {
+                session: s.hash,
+                uniq: s.uniq,
+                dims: s.dims,
+                bytes: s.bytes,
+                seconds: (end - s.started).max(0) as u64,
+                ended: true,
+            });
             taken.finished.push(s.generation);
         }
         for (key, st) in &srv.streams {
@@ -554,7 +561,7 @@ impl Hooks {
                 software: Some(srv.software.to_string()),
                 version: None,
                 host: None,
-                streams: streams.into_values().collect(),
+                streams: streams.out,
             },
             taken,
         }
