@@ -863,4 +863,27 @@ mod tests {
         h.forget_server(TARGET.server);
         assert_eq!(h.open_sessions(), 0);
     }
+
+    #[test]
+    fn a_full_server_allows_plays_without_tracking_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hooks(&dir);
+        let n = Source::NginxRtmp;
+        let started = std::time::Instant::now();
+        for i in 0..=MAX_SESSIONS_PER_SERVER {
+            let ip = std::net::Ipv4Addr::from(0x5100_0000 + i as u32).into();
+            h.apply(TARGET, ev(n, Kind::Play { ip }, &i.to_string(), "s"), T)
+                .unwrap();
+        }
+        let applied = started.elapsed();
+        assert_eq!(h.open_sessions(), MAX_SESSIONS_PER_SERVER);
+        assert_eq!(h.stats.dropped.load(Ordering::Relaxed), 1);
+        let started = std::time::Instant::now();
+        let d = h.take_due(T + 1, false).pop().unwrap();
+        let took = started.elapsed();
+        assert_eq!(d.report.viewer_count(), MAX_SESSIONS_PER_SERVER);
+        eprintln!(
+            "{MAX_SESSIONS_PER_SERVER} plays applied in {applied:?}, snapshot taken in {took:?}"
+        );
+    }
 }
