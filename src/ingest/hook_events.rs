@@ -18,7 +18,7 @@ use crate::model::report::MAX_STRING_LEN;
 pub const MAX_BODY: usize = 16 * 1024;
 
 /// Which media server family sent the event (also the `software` shown for the server).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     NginxRtmp,
     Srs,

@@ -15,16 +15,18 @@
 //! Memory is bounded: at most [`MAX_SESSIONS_PER_SERVER`] open sessions per server and
 //! [`MAX_SESSIONS_TOTAL`] overall (plays past the cap are allowed but not counted), and a session
 //! that stops hearing from its media server expires (see [`Hooks::take_due`]).
-//! State lives in memory only: after a panel restart, sessions open before it are not seen to end
-//! (the writer ends them after its own timeout) and their viewers are counted again only if they
-//! play again.
+//! State lives in memory; a clean shutdown saves it ([`Hooks::save`], without the unique-viewer
+//! hashes) and the next start restores it ([`Hooks::load`]). After a crash it is lost: sessions
+//! open before are not seen to end (the writer ends them after its own timeout).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 
 use super::enrich::{
     Enriched, EnrichedStream, EnrichedViewer, Enricher, HookViewer, ViewerDims, report_hash,
@@ -32,7 +34,7 @@ use super::enrich::{
 use super::hook_events::{HookEvent, Kind, Source};
 use super::writer::{WriteError, Writer};
 use crate::model::account::Id;
-use crate::store::{MetaStore, StoreError};
+use crate::store::{MetaStore, StoreError, codec, io_error, write_atomic};
 
 /// Least time between two event-driven snapshots of one server, seconds.
 pub const EVENT_SPACING_S: i64 = 5;
@@ -75,7 +77,7 @@ pub struct HookStats {
     pub report_failures: AtomicU64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
     /// Unique per process, so a media server reusing a client id starts a new session.
     generation: u64,
@@ -103,7 +105,7 @@ impl Session {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StreamState {
     publishing: Option<bool>,
     /// Client id of the publisher, while publishing.
@@ -117,10 +119,10 @@ struct StreamState {
     update_gap: Option<i64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct ServerState {
     account: Id,
-    software: &'static str,
+    source: Source,
     /// Open sessions (and SRS sessions waiting for `on_close`), by client id.
     sessions: HashMap<String, Session>,
     /// Ended sessions, reported once more (with `ended`) and then dropped.
@@ -153,6 +155,24 @@ struct Inner {
     servers: HashMap<Id, ServerState>,
     /// Open sessions over all servers.
     sessions: usize,
+}
+
+/// Layout version of the saved state.
+const SAVED_VERSION: u8 = 1;
+
+/// The open hook state as saved across a restart.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    version: u8,
+    servers: Vec<(Id, SavedServer)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedServer {
+    account: Id,
+    source: Source,
+    sessions: Vec<(String, Session)>,
+    streams: Vec<((String, String), StreamState)>,
 }
 
 /// What a taken snapshot contained, to clear once the writer accepted it.
@@ -283,7 +303,7 @@ impl Hooks {
             .entry(target.server)
             .or_insert_with(|| ServerState {
                 account: target.account,
-                software: source.software(),
+                source,
                 sessions: HashMap::new(),
                 finished: Vec::new(),
                 streams: BTreeMap::new(),
@@ -291,7 +311,7 @@ impl Hooks {
                 dirty: false,
                 in_flight: false,
             });
-        srv.software = source.software();
+        srv.source = source;
         let key = (app, stream);
         match kind {
             Kind::Ignored => {}
@@ -558,13 +578,104 @@ impl Hooks {
                 report_hash: report_hash(&format!("hooks-{:016x}-{seq}", self.nonce)),
                 time: now,
                 interval_s: interval as u32,
-                software: Some(srv.software.to_string()),
+                software: Some(srv.source.software().to_string()),
                 version: None,
                 host: None,
                 streams: streams.out,
             },
             taken,
         }
+    }
+
+    /// Writes the open state to `path` (at shutdown, after the last snapshot was stored), so a
+    /// restart neither loses the viewers watching now nor misses their end. The unique-viewer
+    /// hashes are left out: with the day's salt beside them they would identify addresses.
+    pub fn save(&self, path: &Path) -> Result<usize, StoreError> {
+        let inner = self.inner.lock();
+        let mut servers: Vec<(Id, &ServerState)> = inner
+            .servers
+            .iter()
+            .filter(|(_, s)| !s.sessions.is_empty() || !s.streams.is_empty())
+            .map(|(id, s)| (*id, s))
+            .collect();
+        servers.sort_by_key(|(id, _)| *id);
+        if servers.is_empty() {
+            return Ok(0);
+        }
+        let saved = Saved {
+            version: SAVED_VERSION,
+            servers: servers
+                .into_iter()
+                .map(|(id, s)| {
+                    let mut s = SavedServer {
+                        account: s.account,
+                        source: s.source,
+                        sessions: s.sessions.clone().into_iter().collect(),
+                        streams: s.streams.clone().into_iter().collect(),
+                    };
+                    for (_, sess) in &mut s.sessions {
+                        sess.uniq = 0;
+                    }
+                    (id, s)
+                })
+                .collect(),
+        };
+        let bytes = codec::encode(&saved)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_error)?;
+        }
+        write_atomic(path, &bytes)?;
+        Ok(inner.sessions)
+    }
+
+    /// Restores what [`Hooks::save`] wrote, for the servers `keep` accepts (deleted servers and
+    /// restricted accounts are dropped), and deletes the file. Returns the sessions restored.
+    pub fn load(&self, path: &Path, keep: impl Fn(Id) -> bool) -> Result<usize, StoreError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io_error(e)),
+        };
+        std::fs::remove_file(path).map_err(io_error)?;
+        let saved = match codec::decode::<Saved>(&bytes) {
+            Ok(s) if s.version == SAVED_VERSION => s,
+            // Another layout: the state is lost, as after a crash; nothing else depends on it.
+            _ => return Ok(0),
+        };
+        let mut inner = self.inner.lock();
+        let mut restored = 0;
+        for (id, s) in saved.servers {
+            if !keep(id) || inner.servers.contains_key(&id) {
+                continue;
+            }
+            // A restored session's viewer was counted today already; one stand-in hash per
+            // server keeps it from being counted as unique again more than once.
+            let uniq = id.0.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15;
+            let sessions: HashMap<String, Session> = s
+                .sessions
+                .into_iter()
+                .map(|(k, mut sess)| {
+                    sess.uniq = uniq;
+                    (k, sess)
+                })
+                .collect();
+            restored += sessions.len();
+            inner.sessions += sessions.len();
+            inner.servers.insert(
+                id,
+                ServerState {
+                    account: s.account,
+                    source: s.source,
+                    sessions,
+                    finished: Vec::new(),
+                    streams: s.streams.into_iter().collect(),
+                    last_emit: 0,
+                    dirty: true,
+                    in_flight: false,
+                },
+            );
+        }
+        Ok(restored)
     }
 
     /// The writer accepted the snapshot taken at `time`: clears what it reported.

@@ -626,3 +626,47 @@ fn hooks_answer_fast() {
     assert!(p99 < Duration::from_millis(250), "p99 {p99:?}");
     wait_for(&app, "/api/v1/stats/summary", |v| v["views"] == 150);
 }
+
+#[test]
+fn open_hook_sessions_survive_a_restart() {
+    let mut app = TestApp::spawn();
+    let (id, _) = app.add_server("edge");
+    let (secret, url, _) = enable_hooks(&app, &app.token, &id);
+    assert_eq!(
+        post(&url, FORM, &nginx("publish", 1, "127.0.0.1", "r", "")).status,
+        200
+    );
+    assert_eq!(
+        post(&url, FORM, &nginx("play", 4, "81.2.69.142", "r", "")).status,
+        200
+    );
+    wait_for(&app, "/api/v1/live", |v| v["viewers"] == 1);
+    app.restart();
+    assert!(
+        app.logs().contains("hook sessions restored"),
+        "{}",
+        app.logs()
+    );
+    let url = format!("{}/hooks/v1/{secret}/nginx-rtmp", app.url);
+    let live = wait_for(&app, "/api/v1/live", |v| v["viewers"] == 1);
+    assert_eq!(live["streams_live"], 1, "{live}");
+    assert_eq!(
+        post(&url, FORM, &nginx("done", 4, "81.2.69.142", "r", "")).status,
+        200
+    );
+    wait_for(&app, "/api/v1/live", |v| v["viewers"] == 0);
+    let durations = wait_for(&app, "/api/v1/stats/breakdown?dimension=duration", |v| {
+        v["rows"].as_array().is_some_and(|r| !r.is_empty())
+    });
+    assert_eq!(
+        durations["rows"].as_array().unwrap().len(),
+        1,
+        "{durations}"
+    );
+    let summary = app.get("/api/v1/stats/summary").json();
+    assert_eq!(
+        summary["views"], 1,
+        "the restored session is not a new view: {summary}"
+    );
+    assert!(!app.data_dir().join("state/hooks.bin").exists());
+}
