@@ -86,6 +86,21 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         salts.clone(),
         &secret,
     ));
+    let hooks = Arc::new(crate::ingest::hooks::Hooks::new(enricher.clone()));
+    let hooks_file = data.join("state").join("hooks.bin");
+    let restored = hooks
+        .load(&hooks_file, |id| match meta.server(id) {
+            Ok(Some(s)) => meta
+                .account(s.account_id)
+                .ok()
+                .flatten()
+                .is_some_and(|a| !a.processing_restricted),
+            _ => false,
+        })
+        .context("cannot read the saved hook sessions")?;
+    if restored > 0 {
+        tracing::info!(sessions = restored, "hook sessions restored");
+    }
     ensure_first_admin(&meta, &config).await?;
     crate::alerts::channels::configure_smtp(config.smtp.clone());
     let tls = crate::tls::Tls::from_mode(&config.tls, &data).context("TLS cannot be set up")?;
@@ -123,6 +138,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
             parts.clone(),
             salts.clone(),
         )),
+        hooks: hooks.clone(),
     });
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -158,10 +174,25 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         tracing::info!(url = %format!("http://{local}"), data_dir = %data.display(), "tally listening");
     }
     let server_task = actix_web::rt::spawn(server);
+    let (hooks_stop, hooks_stopped) = tokio::sync::watch::channel(false);
+    let hooks_task = actix_web::rt::spawn(crate::ingest::hooks::run_flusher(
+        hooks.clone(),
+        writer.clone(),
+        meta.clone(),
+        hooks_stopped,
+    ));
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and writing a checkpoint");
     handle.stop(true).await;
     let _ = server_task.await;
+    // Hook state reaches the writer once more before its final checkpoint.
+    let _ = hooks_stop.send(true);
+    let _ = hooks_task.await;
+    match hooks.save(&hooks_file) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "hook sessions saved for the restart"),
+        Err(e) => tracing::error!(error = %e, "hook sessions could not be saved"),
+    }
     admin_socket.abort();
     let _ = std::fs::remove_file(crate::adminsock::socket_path(&data));
     if let Some(mut s) = scheduler {

@@ -37,7 +37,8 @@ use super::{
 use crate::activity::Entry;
 use crate::alerts::rules::{Event as AlertEvent, Rule as AlertRule, TargetState};
 use crate::model::account::{
-    Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
+    Account, ApiToken, BrandAsset, Branding, HookSecret, Id, Invitation, LoginSession, Server,
+    Slice, User,
 };
 
 struct Shared {
@@ -103,6 +104,10 @@ forward! {
     fn server(&self, id: Id) -> Result<Option<Server>, StoreError>;
     fn server_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<Server>, StoreError>;
     fn servers(&self) -> Result<Vec<Server>, StoreError>;
+    fn set_hook_secret(&self, server: Id, secret: &HookSecret) -> Result<(), StoreError>;
+    fn remove_hook_secret(&self, server: Id) -> Result<bool, StoreError>;
+    fn hook_secret(&self, server: Id) -> Result<Option<HookSecret>, StoreError>;
+    fn server_by_hook(&self, hash: &[u8; 32]) -> Result<Option<Server>, StoreError>;
     fn put_login_session(&self, hash: &[u8; 32], s: &LoginSession) -> Result<(), StoreError>;
     fn login_session(&self, hash: &[u8; 32]) -> Result<Option<LoginSession>, StoreError>;
     fn remove_login_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;

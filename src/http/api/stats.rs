@@ -907,6 +907,8 @@ fn unit_timeseries(
                 Metric::Cpu => avg(s.cpu_sum, s.host_samples),
                 Metric::Ram => avg(s.ram_used_sum as f64, s.host_samples),
                 Metric::IngressKbps => avg(s.ingress_kbps_sum, s.ingress_samples),
+                Metric::PublishUp => f64::from(s.publish_up),
+                Metric::PublishDown => f64::from(s.publish_down),
                 Metric::UniqueViewers => 0.0,
             };
             (first + i as i64 * step, (v * 1000.0).round() / 1000.0)
