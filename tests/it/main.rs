@@ -10,6 +10,7 @@ mod agent;
 mod alerts;
 mod core;
 mod faults;
+mod fuzz;
 mod install;
 mod isolation;
 mod lifecycle;
