@@ -14,5 +14,6 @@ mod fuzz;
 mod install;
 mod isolation;
 mod lifecycle;
+mod security;
 mod tls;
 mod upgrade;
