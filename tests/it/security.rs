@@ -5,6 +5,9 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// Extra request headers of one case.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 /// Logs in without a bearer token and returns the `name=value` of the session cookie.
 fn login_cookie(app: &TestApp, sent_cookie: Option<&str>) -> String {
     let mut headers = vec![("Content-Type", "application/json")];
@@ -46,7 +49,7 @@ fn cookie_authenticated_writes_without_a_same_origin_proof_are_refused() {
     let host = app.url.trim_start_matches("http://").to_string();
     let own_origin = app.url.clone();
     let look_alike = format!("http://{host}.evil.example");
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+    let cases: Vec<(&str, Headers, u16)> = vec![
         // What a forged form or fetch from another site sends.
         ("POST", vec![("Origin", "https://evil.example")], 403),
         ("POST", vec![("Origin", "null")], 403),
