@@ -72,6 +72,8 @@ curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: appli
 # Run from the temporary directory: schemathesis keeps a cache in the working directory.
 status=0
 st=$(pwd)/$venv/bin/schemathesis
+report=$(pwd)/target/schemathesis-report
+rm -rf "$report"
 (cd "$work" && "$st" run "$url/api/v1/openapi.json" \
     --url "$url" \
     --header "Authorization: Bearer $token" \
@@ -87,7 +89,21 @@ st=$(pwd)/$venv/bin/schemathesis
     --exclude-name 'PUT /api/v1/me/password' \
     --exclude-name 'DELETE /api/v1/me/sessions/{id}' \
     --suppress-health-check all \
+    --report ndjson --report-dir "$report" \
     --warnings off) || status=$?
+
+# What the panel answered, per status: mostly 2xx and 4xx; a large share of 401 would mean the
+# token stopped working and the run tested little.
+python3 - "$report" <<'PY' || true
+import collections, glob, json, sys
+counts = collections.Counter()
+for path in glob.glob(sys.argv[1] + "/*.ndjson"):
+    for line in open(path):
+        event = json.loads(line).get("ScenarioFinished")
+        for it in (event or {}).get("recorder", {}).get("interactions", {}).values():
+            counts[(it.get("response") or {}).get("status_code")] += 1
+print("responses by status:", dict(sorted(counts.items(), key=lambda kv: str(kv[0]))))
+PY
 
 if ! kill -0 "$pid" 2>/dev/null; then
     echo "tally exited during the run:" >&2
