@@ -7,6 +7,7 @@
 #   TALLY_BIN=path/to/tally   use another binary
 #   ST_MAX_EXAMPLES=N         test cases per operation and phase (default 30)
 #   ST_MAX_TIME=S             time budget of the schemathesis run (default 150)
+#   ST_SEED=N                 generator seed (default 1, so runs are repeatable)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -83,7 +84,7 @@ rm -rf "$report"
     --max-time "${ST_MAX_TIME:-150}" \
     --workers 2 \
     --request-timeout 30 \
-    --seed 1 \
+    --seed "${ST_SEED:-1}" \
     --exclude-name 'POST /api/v1/auth/logout' \
     --exclude-name 'DELETE /api/v1/me' \
     --exclude-name 'PUT /api/v1/me/password' \

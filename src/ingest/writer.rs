@@ -388,6 +388,8 @@ struct State {
     forgotten: HashSet<Id>,
     /// See [`WriterConfig::reserve_bytes`].
     reserve_bytes: u64,
+    /// Free space was below the reserve at the last commit.
+    low_space: bool,
 }
 
 /// Writer settings.
@@ -536,6 +538,7 @@ impl State {
             last_checkpoint: Instant::now(),
             forgotten: HashSet::new(),
             reserve_bytes,
+            low_space: false,
         };
         // Replay segment by segment, checkpointing each under its own id: a partition that
         // already absorbed a segment before the crash recognises the id and skips it.
@@ -765,9 +768,15 @@ impl State {
         if accepted.is_empty() && dims.is_empty() {
             return;
         }
-        if let Err(e) = self.check_space().and_then(|()| self.wal.append(&entries)) {
-            self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, "journal append failed; reports rejected");
+        let appended = if self.space_below_reserve() {
+            Err(StoreError::NoSpace)
+        } else {
+            self.wal.append(&entries).inspect_err(|e| {
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "journal append failed; reports rejected");
+            })
+        };
+        if let Err(e) = appended {
             for (_, ack) in accepted {
                 let _ = ack.send(Err(WriteError::Store(match &e {
                     StoreError::NoSpace => StoreError::NoSpace,
@@ -800,13 +809,26 @@ impl State {
         }
     }
 
-    /// Refuses new journal records while less than the reserve is free (one `statvfs` per
-    /// group commit). An unknown amount of free space does not block ingest.
-    fn check_space(&self) -> Result<(), StoreError> {
-        match fs2::available_space(&self.ckpt.dir) {
-            Ok(free) if free < self.reserve_bytes => Err(StoreError::NoSpace),
-            _ => Ok(()),
+    /// Whether less than the reserve is free (one `statvfs` per group commit); new journal
+    /// records are refused meanwhile. An unknown amount of free space does not block ingest.
+    /// Logs when the state changes, not for every refused batch.
+    fn space_below_reserve(&mut self) -> bool {
+        let low = matches!(
+            fs2::available_space(&self.ckpt.dir),
+            Ok(free) if free < self.reserve_bytes
+        );
+        if low != self.low_space {
+            self.low_space = low;
+            if low {
+                tracing::error!(
+                    reserve_mib = self.reserve_bytes >> 20,
+                    "the data directory's disk is nearly full; refusing reports (507) until space is freed"
+                );
+            } else {
+                tracing::info!("free disk space is back above the reserve; accepting reports");
+            }
         }
+        low
     }
 
     /// Applies one durable report to in-memory state. Deterministic: replay gives the same result.

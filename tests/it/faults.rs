@@ -264,6 +264,12 @@ fn full_disk_answers_507_keeps_acknowledged_reports_and_recovers_when_space_retu
 
     // Long enough for a checkpoint to run into the full disk (one is due every 5 s).
     std::thread::sleep(Duration::from_secs(6));
+    // Informational: whether this run's checkpoint hit the full disk inside storage (it does
+    // unless a checkpoint happened to run between the last acknowledgement and the filling).
+    eprintln!(
+        "checkpoint failed on the full disk: {}",
+        app.logs().contains("checkpoint failed; retrying")
+    );
     assert_eq!(app.get("/healthz").status, 200);
 
     // Space comes back: ingest recovers without a restart.
@@ -307,6 +313,9 @@ fn full_disk_answers_507_keeps_acknowledged_reports_and_recovers_when_space_retu
         "every acknowledged report is counted once ({acked} acknowledged): {s}"
     );
     assert!(!app.logs().contains("panicked"), "{}", app.logs());
+    let logs = app.logs();
+    assert!(logs.contains("refusing reports (507)"), "{logs}");
+    assert!(logs.contains("accepting reports"), "{logs}");
     eprintln!("queried at {:?}", started.elapsed());
     app.stop();
     let out = std::process::Command::new(bin())
