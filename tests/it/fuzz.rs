@@ -212,9 +212,14 @@ fn hostile_value() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// `cases` per property, or `PROPTEST_CASES` when set (an explicit count in the config would
+/// otherwise override the variable).
 fn config(cases: u32) -> PtConfig {
     PtConfig {
-        cases,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cases),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "tests/corpus/proptest-regressions.txt",
         ))),
