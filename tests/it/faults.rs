@@ -168,7 +168,7 @@ fn full_disk_answers_507_keeps_acknowledged_reports_and_recovers_when_space_retu
     let (_, token) = app.add_server("edge");
     let data = app.data_dir();
     let t0 = report_time() - 7200;
-    let viewers_per_report = 40u64;
+    let viewers_per_report = 200u64;
     let make = |i: u64| {
         let viewers: Vec<_> = (0..viewers_per_report)
             .map(|v| {
