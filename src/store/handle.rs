@@ -359,6 +359,19 @@ mod tests {
     }
 
     #[test]
+    fn reopen_keeps_flushed_records_and_every_clone_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = MetaStore::open(&dir.path().join("meta"), 1 << 20).unwrap();
+        let clone = meta.clone();
+        meta.set_setting("k", b"v").unwrap();
+        meta.flush().unwrap();
+        clone.reopen().unwrap();
+        assert_eq!(meta.setting("k").unwrap().as_deref(), Some(&b"v"[..]));
+        meta.set_setting("k2", b"w").unwrap();
+        assert_eq!(clone.setting("k2").unwrap().as_deref(), Some(&b"w"[..]));
+    }
+
+    #[test]
     fn an_interrupted_swap_is_finished_at_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("meta");
