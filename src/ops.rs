@@ -72,6 +72,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
             data_dir: data.clone(),
             max_queued_viewers: config.queue_viewers,
             checkpoint_every: Duration::from_secs(5),
+            reserve_bytes: writer::DISK_RESERVE_BYTES,
         },
         meta.clone(),
         parts.clone(),
@@ -490,13 +491,13 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Path::new(".")
     };
-    match fs2::available_space(probe) {
-        Ok(free) => report(
-            free > 256 << 20,
+    match (fs2::available_space(probe), fs2::total_space(probe)) {
+        (Ok(free), Ok(total)) => report(
+            disk_space_ok(free, total),
             "free disk",
-            format!("{} MiB available", free >> 20),
+            format!("{} MiB available of {} MiB", free >> 20, total >> 20),
         ),
-        Err(e) => report(false, "free disk", e.to_string()),
+        (Err(e), _) | (_, Err(e)) => report(false, "free disk", e.to_string()),
     }
     let now = crate::now();
     report(
@@ -741,4 +742,31 @@ fn describe_mmdb(path: &Path, now: i64) -> Result<String, String> {
         path.display(),
         meta.database_type
     ))
+}
+
+/// Whether `free` of `total` bytes leaves comfortable room: a problem when ingest would soon
+/// stop (twice the writer's reserve), or when less than 256 MiB and less than a tenth of the
+/// filesystem is left (so a small, mostly empty filesystem is fine).
+fn disk_space_ok(free: u64, total: u64) -> bool {
+    free >= 2 * writer::DISK_RESERVE_BYTES && (free >= 256 << 20 || free >= total / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_disk_is_judged_against_the_reserve_and_the_filesystem_size() {
+        const MIB: u64 = 1 << 20;
+        assert!(
+            disk_space_ok(59 * MIB, 64 * MIB),
+            "a small, mostly empty filesystem"
+        );
+        assert!(!disk_space_ok(20 * MIB, 64 * MIB), "ingest would stop soon");
+        assert!(
+            !disk_space_ok(200 * MIB, 100_000 * MIB),
+            "nearly full large disk"
+        );
+        assert!(disk_space_ok(300 * MIB, 100_000 * MIB));
+    }
 }

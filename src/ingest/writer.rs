@@ -340,20 +340,47 @@ impl Checkpointer {
 
     /// Retries until the checkpoint is stored: its journal segment is only deleted afterwards,
     /// so nothing is lost meanwhile (a full disk also stops new reports with 507).
+    ///
+    /// After a failure every database handle is dropped and re-opened before the next try: sled
+    /// keeps failing every call of a database whose write once failed (a full disk), even after
+    /// space came back. Re-opening recovers it from its files like after a crash, and the
+    /// checkpoint id each partition stores with its data keeps the retry from counting twice.
     fn write_until_stored(&self, work: &Work) {
         let mut failures = 0u32;
         loop {
             match self.write(work) {
-                Ok(()) => return,
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(
+                            checkpoint = work.id,
+                            failures,
+                            "checkpoint stored after retrying"
+                        );
+                    }
+                    return;
+                }
                 Err(e) => {
                     self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
                     if failures == 0 {
                         tracing::error!(error = %e, checkpoint = work.id, "checkpoint failed; retrying");
                     }
                     failures += 1;
-                    std::thread::sleep(Duration::from_millis(500 * u64::from(failures.min(10))));
+                    std::thread::sleep(Duration::from_millis(250 * u64::from(failures.min(8))));
+                    self.reopen_stores();
                 }
             }
+        }
+    }
+
+    /// Drops the open partitions and re-opens the meta database if it fails too (see
+    /// [`Checkpointer::write_until_stored`]). A healthy meta database is kept: its handle is
+    /// shared with every request.
+    fn reopen_stores(&self) {
+        self.parts.close_all();
+        if self.meta.flush().is_err()
+            && let Err(e) = self.meta.reopen()
+        {
+            tracing::warn!(error = %e, "re-opening the meta database failed; retrying");
         }
     }
 
@@ -390,6 +417,10 @@ struct State {
     /// Erased accounts: reports still in flight for them are refused, so nothing of them is
     /// written again after the erasure.
     forgotten: HashSet<Id>,
+    /// See [`WriterConfig::reserve_bytes`].
+    reserve_bytes: u64,
+    /// Free space was below the reserve at the last commit.
+    low_space: bool,
 }
 
 /// Writer settings.
@@ -397,7 +428,20 @@ pub struct WriterConfig {
     pub data_dir: PathBuf,
     pub max_queued_viewers: usize,
     pub checkpoint_every: Duration,
+    /// Free space kept back for checkpoints: new reports are refused (507) once less than this
+    /// is available. See [`DISK_RESERVE_BYTES`].
+    pub reserve_bytes: u64,
 }
+
+/// Default for [`WriterConfig::reserve_bytes`].
+///
+/// Why a reserve: sled turns the first failed write of a database into an error it returns
+/// for every later call until the database is re-opened. Refusing reports while this much
+/// space is still free leaves room for the checkpoints that fold what was already acknowledged,
+/// and for logins and settings, so a full disk normally never reaches sled at all. When it does
+/// anyway (another process filled the disk in one go), the checkpoint re-opens the databases
+/// and retries; see [`Checkpointer::write_until_stored`].
+pub const DISK_RESERVE_BYTES: u64 = 16 << 20;
 
 fn snapshot_path(dir: &Path) -> PathBuf {
     dir.join("state").join("checkpoint.bin")
@@ -414,6 +458,7 @@ pub fn start(
     let stats = Arc::new(WriterStats::default());
     let mut state = State::recover(
         &cfg.data_dir,
+        cfg.reserve_bytes,
         meta,
         parts,
         dict,
@@ -458,6 +503,7 @@ pub fn start(
 impl State {
     fn recover(
         dir: &Path,
+        reserve_bytes: u64,
         meta: MetaStore,
         parts: Arc<Partitions>,
         dict: Arc<DimDict>,
@@ -522,6 +568,8 @@ impl State {
             retry_dims: Vec::new(),
             last_checkpoint: Instant::now(),
             forgotten: HashSet::new(),
+            reserve_bytes,
+            low_space: false,
         };
         // Replay segment by segment, checkpointing each under its own id: a partition that
         // already absorbed a segment before the crash recognises the id and skips it.
@@ -778,9 +826,15 @@ impl State {
         if accepted.is_empty() && dims.is_empty() {
             return;
         }
-        if let Err(e) = self.wal.append(&entries) {
-            self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, "journal append failed; reports rejected");
+        let appended = if self.space_below_reserve() {
+            Err(StoreError::NoSpace)
+        } else {
+            self.wal.append(&entries).inspect_err(|e| {
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "journal append failed; reports rejected");
+            })
+        };
+        if let Err(e) = appended {
             for (_, ack) in accepted {
                 let _ = ack.send(Err(WriteError::Store(match &e {
                     StoreError::NoSpace => StoreError::NoSpace,
@@ -811,6 +865,28 @@ impl State {
                 .fetch_add(info.viewers as u64, Ordering::Relaxed);
             let _ = ack.send(Ok(info));
         }
+    }
+
+    /// Whether less than the reserve is free (one `statvfs` per group commit); new journal
+    /// records are refused meanwhile. An unknown amount of free space does not block ingest.
+    /// Logs when the state changes, not for every refused batch.
+    fn space_below_reserve(&mut self) -> bool {
+        let low = matches!(
+            fs2::available_space(&self.ckpt.dir),
+            Ok(free) if free < self.reserve_bytes
+        );
+        if low != self.low_space {
+            self.low_space = low;
+            if low {
+                tracing::error!(
+                    reserve_mib = self.reserve_bytes >> 20,
+                    "the data directory's disk is nearly full; refusing reports (507) until space is freed"
+                );
+            } else {
+                tracing::info!("free disk space is back above the reserve; accepting reports");
+            }
+        }
+        low
     }
 
     /// Applies one durable report to in-memory state. Deterministic: replay gives the same result.

@@ -613,6 +613,13 @@ impl Partitions {
         self.open.lock().retain(|_, s| s.last_used >= cutoff);
     }
 
+    /// Closes every shared handle (the next [`Partitions::get`] opens the files again). sled
+    /// closes a database when the last handle drops, so readers holding one finish first.
+    pub fn close_all(&self) {
+        let _guard = self.opening.lock();
+        self.open.lock().clear();
+    }
+
     /// Existing partitions of an account and class, by period start.
     pub fn list(&self, account: Id, class: Class) -> Vec<PartitionId> {
         let dir = self.account_dir(account).join(class.name());

@@ -401,16 +401,26 @@ pub fn csv_response<T: Serialize>(name: &str, rows: &[T]) -> Result<HttpResponse
         .body(bytes))
 }
 
+/// Longest a query waits for the reports acknowledged before it to reach storage.
+const SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn run<T: Send + 'static>(
     state: &State,
     f: impl FnOnce(&Query) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, ApiError> {
     // Reports acknowledged before this query must be visible in it.
-    state
-        .writer
-        .sync()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("storage is catching up: {e}")))?;
+    // Bounded: while the disk is full no checkpoint completes, and a query should say so
+    // rather than hang.
+    match tokio::time::timeout(SYNC_TIMEOUT, state.writer.sync()).await {
+        Ok(res) => {
+            res.map_err(|e| ApiError::Unavailable(format!("storage is catching up: {e}")))?
+        }
+        Err(_) => {
+            return Err(ApiError::Unavailable(
+                "storage is catching up (is the disk full?); retry shortly".into(),
+            ));
+        }
+    }
     let st = state.clone();
     web::block(move || {
         let q = Query {
