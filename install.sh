@@ -319,6 +319,15 @@ $asn_line
 # Viewer records that may wait for the writer before ingest answers 429.
 # queue_viewers = 400000
 
+# --- Alert e-mail -------------------------------------------------------------------------
+
+# SMTP relay for e-mail alerts: smtp://host:587 (STARTTLS), smtps://host:465 (TLS),
+# smtp://host:25?tls=none (plain, local relays only); credentials as user:pass@host.
+# smtp_url = "smtp://alerts:secret@mail.example.com:587"
+
+# Sender address of alert e-mails.
+# smtp_from = "Tally <alerts@example.com>"
+
 # --- Logging ------------------------------------------------------------------------------
 
 # Log output: "text" or "json".

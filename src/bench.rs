@@ -29,7 +29,7 @@ pub struct BenchArgs {
 pub enum BenchKind {
     /// Push realistic reports as fast as possible (or at --rate) and measure acknowledgements
     #[command(
-        after_help = "Examples:\n  tally bench ingest\n  tally bench ingest --duration 60 --rate 100000\n  tally bench ingest --url http://127.0.0.1:8080 --token tis_… --servers 1"
+        after_help = "Examples:\n  tally bench ingest\n  tally bench ingest --duration 60 --rate 100000\n  tally bench ingest --rate 50000 --duration 30m --report-every 60s   # soak\n  tally bench ingest --url http://127.0.0.1:8080 --servers 1"
     )]
     Ingest(IngestArgs),
     /// Fill 30 days × 1,000 streams, then time summaries, breakdowns and time series
@@ -61,9 +61,13 @@ pub struct Target {
 pub struct IngestArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Seconds to run
-    #[arg(long, default_value_t = 30)]
+    /// How long to run: seconds, or with a unit (90s, 30m, 2h)
+    #[arg(long, default_value = "30", value_parser = parse_duration_s)]
     pub duration: u64,
+    /// Print a line every interval (seconds or with a unit): records/s, ack latency p50/p99,
+    /// errors and the panel's RSS in that interval
+    #[arg(long, default_value = "5", value_parser = parse_duration_s)]
+    pub report_every: u64,
     /// Media servers reporting (each with --viewers concurrent sessions)
     #[arg(long, default_value_t = 50)]
     pub servers: usize,
@@ -79,6 +83,25 @@ pub struct IngestArgs {
     /// Target viewer records per second (0 = as fast as the panel acknowledges)
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+}
+
+/// Parses `90`, `90s`, `30m` or `2h` into seconds (at least 1).
+fn parse_duration_s(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3600),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 90, 90s, 30m or 2h"))?;
+    match n.checked_mul(mult) {
+        Some(secs) if secs >= 1 => Ok(secs),
+        _ => Err(format!("`{text}` must be between 1 s and a few years")),
+    }
 }
 
 /// `tally bench query`
@@ -361,6 +384,15 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// `95 s` → `1m35s`, for the interval table.
+fn format_elapsed(secs: u64) -> String {
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, s) => format!("{h}h{m:02}m{s:02}s"),
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -407,6 +439,8 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let accepted = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(Mutex::new(std::collections::BTreeMap::<u16, u64>::new()));
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
+    // Latencies and errors of the current reporting interval, drained by the printing loop.
+    let window = Arc::new(Mutex::new((Vec::<f64>::new(), 0u64)));
     let peak_rss = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let sampler = panel.pid().map(|pid| {
@@ -424,13 +458,14 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..a.concurrency {
-        let (servers, stop, accepted, errors, latencies, next) = (
+        let (servers, stop, accepted, errors, latencies, next, window) = (
             servers.clone(),
             stop.clone(),
             accepted.clone(),
             errors.clone(),
             latencies.clone(),
             next.clone(),
+            window.clone(),
         );
         let url = format!("{}/api/v1/ingest", panel.url);
         let (viewers, streams, rate, conc) = (a.viewers, a.streams, a.rate, a.concurrency as u64);
@@ -472,6 +507,14 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 };
                 let ms = sent_at.elapsed().as_secs_f64() * 1000.0;
                 sent += n as u64;
+                {
+                    let mut w = window.lock().unwrap_or_else(|e| e.into_inner());
+                    if status == 200 {
+                        w.0.push(ms);
+                    } else {
+                        w.1 += 1;
+                    }
+                }
                 if status == 200 {
                     accepted.fetch_add(n as u64, Ordering::Relaxed);
                     local.push(ms);
@@ -495,18 +538,34 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 .extend(local);
         }));
     }
+    let every = a.report_every.min(a.duration).max(1);
+    println!(
+        "  {:>7}  {:>10}  {:>8}  {:>8}  {:>6}  {:>8}",
+        "elapsed", "records/s", "p50 ms", "p99 ms", "errors", "RSS MiB"
+    );
     let mut last = 0u64;
+    let mut last_at = 0u64;
     for s in 1..=a.duration {
         std::thread::sleep(Duration::from_secs(1));
-        let now = accepted.load(Ordering::Relaxed);
-        if s % 5 == 0 || s == a.duration {
+        if s % every == 0 || s == a.duration {
+            let now = accepted.load(Ordering::Relaxed);
+            let (mut lat, errs) = {
+                let mut w = window.lock().unwrap_or_else(|e| e.into_inner());
+                (std::mem::take(&mut w.0), std::mem::take(&mut w.1))
+            };
+            lat.sort_by(|a, b| a.total_cmp(b));
             let rss = panel.pid().and_then(|p| rss_kib(p, "VmRSS:")).unwrap_or(0);
             println!(
-                "  {s:>4} s  {:>9} records/s  RSS {:>4} MiB",
-                (now - last) / 5.min(s).max(1),
+                "  {:>7}  {:>10}  {:>8.1}  {:>8.1}  {:>6}  {:>8}",
+                format_elapsed(s),
+                (now - last) / (s - last_at).max(1),
+                percentile(&lat, 0.5),
+                percentile(&lat, 0.99),
+                errs,
                 rss / 1024
             );
             last = now;
+            last_at = s;
         }
     }
     stop.store(true, Ordering::Relaxed);
@@ -705,4 +764,27 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration_s("90"), Ok(90));
+        assert_eq!(parse_duration_s("90s"), Ok(90));
+        assert_eq!(parse_duration_s("30m"), Ok(1800));
+        assert_eq!(parse_duration_s(" 2h "), Ok(7200));
+        for bad in ["", "0", "m", "1d", "-5m", "99999999999999999999h", "1.5m"] {
+            assert!(parse_duration_s(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn elapsed_is_compact() {
+        assert_eq!(format_elapsed(5), "5s");
+        assert_eq!(format_elapsed(95), "1m35s");
+        assert_eq!(format_elapsed(3600 + 60), "1h01m00s");
+    }
 }

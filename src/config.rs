@@ -302,8 +302,22 @@ impl Config {
             tls,
             tls_listen,
             trusted_proxies,
-            max_body_bytes: args.max_body_mb.or(file.max_body_mb).unwrap_or(16) << 20,
-            cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(16) << 20,
+            // Checked: a plain `<< 20` drops high bits, so a huge value could wrap to a small
+            // valid-looking one.
+            max_body_bytes: args
+                .max_body_mb
+                .or(file.max_body_mb)
+                .unwrap_or(16)
+                .checked_mul(1 << 20)
+                .ok_or_else(|| {
+                    ConfigError::Invalid("max_body_mb must be between 1 and 1024".into())
+                })?,
+            cache_bytes: args
+                .cache_mb
+                .or(file.cache_mb)
+                .unwrap_or(16)
+                .checked_mul(1 << 20)
+                .ok_or_else(|| ConfigError::Invalid("cache_mb is too large".into()))?,
             queue_viewers: args.queue_viewers.or(file.queue_viewers).unwrap_or(400_000),
             public_url: args.public_url.clone().or(file.public_url),
             smtp: SmtpRelay::from_parts(

@@ -72,6 +72,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
             data_dir: data.clone(),
             max_queued_viewers: config.queue_viewers,
             checkpoint_every: Duration::from_secs(5),
+            reserve_bytes: writer::DISK_RESERVE_BYTES,
         },
         meta.clone(),
         parts.clone(),
@@ -86,6 +87,21 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         salts.clone(),
         &secret,
     ));
+    let hooks = Arc::new(crate::ingest::hooks::Hooks::new(enricher.clone()));
+    let hooks_file = data.join("state").join("hooks.bin");
+    let restored = hooks
+        .load(&hooks_file, |id| match meta.server(id) {
+            Ok(Some(s)) => meta
+                .account(s.account_id)
+                .ok()
+                .flatten()
+                .is_some_and(|a| !a.processing_restricted),
+            _ => false,
+        })
+        .context("cannot read the saved hook sessions")?;
+    if restored > 0 {
+        tracing::info!(sessions = restored, "hook sessions restored");
+    }
     ensure_first_admin(&meta, &config).await?;
     crate::alerts::channels::configure_smtp(config.smtp.clone());
     let tls = crate::tls::Tls::from_mode(&config.tls, &data).context("TLS cannot be set up")?;
@@ -123,6 +139,7 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
             parts.clone(),
             salts.clone(),
         )),
+        hooks: hooks.clone(),
     });
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -158,10 +175,25 @@ async fn serve_async(config: Config) -> anyhow::Result<()> {
         tracing::info!(url = %format!("http://{local}"), data_dir = %data.display(), "tally listening");
     }
     let server_task = actix_web::rt::spawn(server);
+    let (hooks_stop, hooks_stopped) = tokio::sync::watch::channel(false);
+    let hooks_task = actix_web::rt::spawn(crate::ingest::hooks::run_flusher(
+        hooks.clone(),
+        writer.clone(),
+        meta.clone(),
+        hooks_stopped,
+    ));
     wait_for_signal().await;
     tracing::info!("shutting down: finishing requests and writing a checkpoint");
     handle.stop(true).await;
     let _ = server_task.await;
+    // Hook state reaches the writer once more before its final checkpoint.
+    let _ = hooks_stop.send(true);
+    let _ = hooks_task.await;
+    match hooks.save(&hooks_file) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "hook sessions saved for the restart"),
+        Err(e) => tracing::error!(error = %e, "hook sessions could not be saved"),
+    }
     admin_socket.abort();
     let _ = std::fs::remove_file(crate::adminsock::socket_path(&data));
     if let Some(mut s) = scheduler {
@@ -459,13 +491,13 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Path::new(".")
     };
-    match fs2::available_space(probe) {
-        Ok(free) => report(
-            free > 256 << 20,
+    match (fs2::available_space(probe), fs2::total_space(probe)) {
+        (Ok(free), Ok(total)) => report(
+            disk_space_ok(free, total),
             "free disk",
-            format!("{} MiB available", free >> 20),
+            format!("{} MiB available of {} MiB", free >> 20, total >> 20),
         ),
-        Err(e) => report(false, "free disk", e.to_string()),
+        (Err(e), _) | (_, Err(e)) => report(false, "free disk", e.to_string()),
     }
     let now = crate::now();
     report(
@@ -710,4 +742,31 @@ fn describe_mmdb(path: &Path, now: i64) -> Result<String, String> {
         path.display(),
         meta.database_type
     ))
+}
+
+/// Whether `free` of `total` bytes leaves comfortable room: a problem when ingest would soon
+/// stop (twice the writer's reserve), or when less than 256 MiB and less than a tenth of the
+/// filesystem is left (so a small, mostly empty filesystem is fine).
+fn disk_space_ok(free: u64, total: u64) -> bool {
+    free >= 2 * writer::DISK_RESERVE_BYTES && (free >= 256 << 20 || free >= total / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_disk_is_judged_against_the_reserve_and_the_filesystem_size() {
+        const MIB: u64 = 1 << 20;
+        assert!(
+            disk_space_ok(59 * MIB, 64 * MIB),
+            "a small, mostly empty filesystem"
+        );
+        assert!(!disk_space_ok(20 * MIB, 64 * MIB), "ingest would stop soon");
+        assert!(
+            !disk_space_ok(200 * MIB, 100_000 * MIB),
+            "nearly full large disk"
+        );
+        assert!(disk_space_ok(300 * MIB, 100_000 * MIB));
+    }
 }

@@ -103,6 +103,10 @@ pub enum Metric {
     Cpu,
     Ram,
     IngressKbps,
+    /// Times a stream started publishing.
+    PublishUp,
+    /// Times a stream stopped publishing.
+    PublishDown,
 }
 
 impl Metric {
@@ -120,13 +124,16 @@ impl Metric {
             "cpu" => Metric::Cpu,
             "ram" => Metric::Ram,
             "ingress_kbps" => Metric::IngressKbps,
+            "publish_up" => Metric::PublishUp,
+            "publish_down" => Metric::PublishDown,
             _ => return None,
         })
     }
 
     /// Every accepted name, for error messages.
     pub const NAMES: &'static str = "viewers, peak_viewers, views, bandwidth, bytes_out, bytes_in, \
-                                     view_time, unique_viewers, cpu, ram, ingress_kbps";
+                                     view_time, unique_viewers, cpu, ram, ingress_kbps, \
+                                     publish_up, publish_down";
 }
 
 /// Why a query cannot be answered.
@@ -439,6 +446,8 @@ impl Query<'_> {
                     Metric::Cpu => avg(s.cpu_sum, s.host_samples),
                     Metric::Ram => avg(s.ram_used_sum as f64, s.host_samples),
                     Metric::IngressKbps => avg(s.ingress_kbps_sum, s.ingress_samples),
+                    Metric::PublishUp => f64::from(s.publish_up),
+                    Metric::PublishDown => f64::from(s.publish_down),
                     Metric::UniqueViewers => 0.0,
                 };
                 (first + i as i64 * step, (v * 1000.0).round() / 1000.0)

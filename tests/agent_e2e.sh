@@ -10,6 +10,9 @@
 #      70 s (one whole minute) and restarted: the spooled outage is back-filled in order, and a report sent twice is
 #      acknowledged as a duplicate without changing any figure. Skipped if the binary has no
 #      `serve` command.
+#   4. Hook receivers (tests/hooks_e2e.sh) against the same panel: a second nginx-rtmp whose
+#      on_publish/on_play/on_done/on_update point at a server's hook URL; the panel sees the
+#      publish, the play and their ends.
 # Installs the Debian packages it needs (nginx libnginx-mod-rtmp ffmpeg icecast2) when missing.
 # Usage: tests/agent_e2e.sh            (TALLY_BIN=path/to/tally to skip the cargo build)
 set -euo pipefail
@@ -345,5 +348,8 @@ assert dup.get("duplicate") is True, dup
 assert s3 == s2, ("a duplicate changed the figures", s2, s3)
 print("OK outage back-filled (", len(inside), "whole minutes ), no double counting")
 PY
+
+log "hook receivers against the same panel"
+PANEL="$PANEL" SESSION="$SESSION" TALLY_BIN="$TALLY_BIN" "$ROOT/tests/hooks_e2e.sh"
 
 log "agent e2e: all checks passed"

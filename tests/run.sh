@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite: installs what the tests need, checks formatting and lints, runs the
 # Rust unit and integration tests (real binary over HTTP, real nginx-rtmp/Icecast/Pebble), the
-# web-app build drift check and the browser tests in headless Chromium.
+# schemathesis run against the OpenAPI document, the web-app build drift check and the browser
+# tests in headless Chromium.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -24,12 +25,22 @@ echo "== format and lints"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 
+echo "== licences and banned crates"
+if command -v cargo-deny >/dev/null 2>&1; then
+    cargo deny --log-level error check licenses bans
+else
+    echo "cargo-deny is not installed; skipped (install: cargo install cargo-deny --locked)"
+fi
+
 echo "== build"
 cargo build --all-targets --quiet
 
 echo "== rust tests"
 { rc=0; cargo test --no-fail-fast 2>&1 || rc=$?; echo "$rc" > target/rust-tests.rc; } | tee target/rust-tests.log
 [ "$(cat target/rust-tests.rc)" = 0 ] || { echo "rust tests failed"; exit 1; }
+
+echo "== API fuzzing against a running panel (schemathesis, no 5xx)"
+tests/schemathesis.sh
 
 echo "== agent against real nginx-rtmp, Icecast2 and the panel"
 tests/agent_e2e.sh

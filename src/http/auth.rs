@@ -352,6 +352,10 @@ pub fn user_agent(req: &HttpRequest) -> String {
 
 /// Starts a login session for `user`: stores it (hashed, indexed by user) and answers with
 /// the session cookie and the token.
+///
+/// The token is always new (from the OS RNG), never one the client brought, and a session
+/// cookie sent with the login is revoked: whatever session id was planted in the browser
+/// before the login (session fixation) is worth nothing after it.
 pub fn start_session(
     req: &HttpRequest,
     state: &State,
@@ -360,6 +364,11 @@ pub fn start_session(
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let now = crate::now();
+    if let Some(old) = req.cookie(SESSION_COOKIE)
+        && !old.value().is_empty()
+    {
+        state.meta.remove_login_session(&token_hash(old.value()))?;
+    }
     let token = new_token("tls_");
     let ip = client_ip(req, state);
     state.meta.put_login_session(

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod hooks;
 pub mod ingest;
 pub mod setup;
 pub mod spa;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub metrics: api::system::HttpMetrics,
     /// Retention, erasure, exports and backups.
     pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
+    /// State of the hook receivers (servers that push notifications).
+    pub hooks: Arc<crate::ingest::hooks::Hooks>,
 }
 
 /// Shared state as handlers receive it.
@@ -52,6 +55,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/branding.css", web::get().to(api::system::branding_css))
         .route("/setup", web::get().to(setup::form))
         .route("/setup", web::post().to(setup::submit))
+        .service(
+            web::scope("/hooks/v1/{secret}")
+                .route("/nginx-rtmp", web::post().to(hooks::nginx_rtmp))
+                .route("/srs", web::post().to(hooks::srs))
+                .default_service(web::to(hooks::not_found)),
+        )
+        .service(web::scope("/hooks").default_service(web::to(hooks::not_found)))
         .route(
             "/branding/{owner}/{kind}",
             web::get().to(api::branding::serve_asset),
@@ -144,6 +154,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/servers", web::post().to(api::servers::create))
                 .route("/servers/{id}", web::get().to(api::servers::get))
                 .route("/servers/{id}", web::delete().to(api::servers::delete))
+                .route(
+                    "/servers/{id}/hooks",
+                    web::post().to(api::servers::rotate_hooks),
+                )
+                .route(
+                    "/servers/{id}/hooks",
+                    web::delete().to(api::servers::disable_hooks),
+                )
                 .route("/live", web::get().to(api::stats::live))
                 .route("/streams", web::get().to(api::stats::streams))
                 .route("/stats/summary", web::get().to(api::stats::summary))
@@ -289,6 +307,12 @@ async fn tls_gate(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    // nginx-rtmp notifications cannot be sent over TLS (its notify client speaks plain HTTP
+    // only) and treat a redirect as "play something else", so hook URLs answer on plain HTTP.
+    if req.path().starts_with("/hooks/") && !req.app_config().secure() {
+        let res = next.call(req).await?;
+        return Ok(res.map_into_left_body());
+    }
     if req.app_config().secure() {
         let mut res = next.call(req).await?;
         res.headers_mut().insert(

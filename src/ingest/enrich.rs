@@ -71,6 +71,17 @@ pub struct HostSample {
     pub net_out_bytes: Option<u64>,
 }
 
+/// A viewer starting a session announced by a media-server hook.
+#[derive(Debug, Clone, Copy)]
+pub struct HookViewer<'a> {
+    /// Session id, unique per server.
+    pub session: &'a str,
+    pub ip: IpAddr,
+    pub user_agent: Option<&'a str>,
+    /// Delivery protocol.
+    pub protocol: &'a str,
+}
+
 /// A report ready for the writer: no IP address inside.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Enriched {
@@ -194,35 +205,14 @@ impl Enricher {
         for s in report.streams {
             let mut viewers = Vec::with_capacity(s.viewers.len());
             for v in s.viewers {
-                let session = {
-                    let mut h = SipHasher13::new_with_keys(self.session_key.0, self.session_key.1);
-                    h.write_u64(server.0);
-                    h.write(v.session.as_bytes());
-                    h.finish()
-                };
-                let uniq = {
-                    let mut h = SipHasher13::new_with_keys(salt_key.0, salt_key.1);
-                    match v.ip {
-                        IpAddr::V4(ip) => h.write(&ip.octets()),
-                        IpAddr::V6(ip) => h.write(&ip.octets()),
-                    }
-                    h.write_u8(0xff);
-                    h.write(v.user_agent.as_deref().unwrap_or("").as_bytes());
-                    h.finish()
-                };
-                let dims = match self.cache.get(session) {
-                    Some(d) => d,
-                    None => {
-                        let d = self.resolve(
-                            v.ip,
-                            v.user_agent.as_deref(),
-                            v.protocol.as_deref(),
-                            s.protocol.as_deref(),
-                        );
-                        self.cache.put(session, d);
-                        d
-                    }
-                };
+                let (session, uniq, dims) = self.identify(
+                    server,
+                    &v.session,
+                    v.ip,
+                    v.user_agent.as_deref(),
+                    v.protocol.as_deref().or(s.protocol.as_deref()),
+                    salt_key,
+                );
                 viewers.push(EnrichedViewer {
                     session,
                     uniq,
@@ -264,20 +254,68 @@ impl Enricher {
         })
     }
 
-    fn resolve(
+    /// Resolves one viewer session pushed by a media-server hook: the keyed session hash, the
+    /// unique-viewer hash of the day of `now`, and the breakdown attributes. Takes the viewer
+    /// by value and keeps nothing of its IP: the caller holds only what this returns.
+    pub fn enrich_session(
         &self,
+        account: Id,
+        server: Id,
+        viewer: HookViewer<'_>,
+        now: i64,
+    ) -> Result<(u64, u64, ViewerDims), StoreError> {
+        let salt = self.salts.for_time(account, now, now)?;
+        Ok(self.identify(
+            server,
+            viewer.session,
+            viewer.ip,
+            viewer.user_agent,
+            Some(viewer.protocol),
+            key_pair(&salt),
+        ))
+    }
+
+    /// Session hash, unique-viewer hash and dimensions of one viewer (cached per session).
+    fn identify(
+        &self,
+        server: Id,
+        session_id: &str,
         ip: IpAddr,
-        ua: Option<&str>,
+        user_agent: Option<&str>,
         protocol: Option<&str>,
-        stream_protocol: Option<&str>,
-    ) -> ViewerDims {
+        salt_key: (u64, u64),
+    ) -> (u64, u64, ViewerDims) {
+        let session = {
+            let mut h = SipHasher13::new_with_keys(self.session_key.0, self.session_key.1);
+            h.write_u64(server.0);
+            h.write(session_id.as_bytes());
+            h.finish()
+        };
+        let uniq = {
+            let mut h = SipHasher13::new_with_keys(salt_key.0, salt_key.1);
+            match ip {
+                IpAddr::V4(ip) => h.write(&ip.octets()),
+                IpAddr::V6(ip) => h.write(&ip.octets()),
+            }
+            h.write_u8(0xff);
+            h.write(user_agent.unwrap_or("").as_bytes());
+            h.finish()
+        };
+        let dims = match self.cache.get(session) {
+            Some(d) => d,
+            None => {
+                let d = self.resolve(ip, user_agent, protocol);
+                self.cache.put(session, d);
+                d
+            }
+        };
+        (session, uniq, dims)
+    }
+
+    fn resolve(&self, ip: IpAddr, ua: Option<&str>, protocol: Option<&str>) -> ViewerDims {
         let geo = self.geo.lookup(ip);
         let player = self.ua.classify(ua);
-        let protocol = protocol
-            .or(stream_protocol)
-            .unwrap_or("unknown")
-            .trim()
-            .to_ascii_lowercase();
+        let protocol = protocol.unwrap_or("unknown").trim().to_ascii_lowercase();
         ViewerDims {
             country: geo.country.unwrap_or([0, 0]),
             region: geo.region.map_or(0, |r| {

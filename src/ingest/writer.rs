@@ -113,6 +113,8 @@ pub struct WriterStats {
     pub checkpoints: AtomicU64,
     pub checkpoint_us_last: AtomicU64,
     pub sessions: AtomicUsize,
+    /// Times the writer waited for the checkpoint thread because too much was pending.
+    pub backpressure_waits: AtomicU64,
 }
 
 /// Handle used by HTTP workers to submit reports.
@@ -251,11 +253,40 @@ struct Snapshot {
     concurrent: Vec<((Id, u64), i64)>,
 }
 
+/// [`Snapshot`] as the writer encodes it, borrowing its state instead of cloning it (same
+/// encoding: serde writes a reference like the value).
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    checkpoint: u64,
+    sessions: Vec<(u64, &'a Session)>,
+    live: Vec<(Id, &'a ServerLive)>,
+    concurrent: Vec<((Id, u64), i64)>,
+}
+
 /// One checkpoint handed from the writer to the checkpoint thread.
 struct Work {
     id: u64,
     pending: Pending,
-    snap: Snapshot,
+    /// The encoded [`Snapshot`].
+    snap: Vec<u8>,
+}
+
+/// Rough size of what the writer holds for the next checkpoint, in bytes. While a checkpoint is
+/// being written the next one accumulates; past [`PENDING_LIMIT_BYTES`] the writer waits for the
+/// checkpoint thread instead, so ingest meets a full queue (429) rather than memory growing.
+pub const PENDING_LIMIT_BYTES: usize = 32 << 20;
+
+impl Pending {
+    fn approx_bytes(&self) -> usize {
+        const ENTRY: usize = 64;
+        let dims: usize = self.streams.values().map(|d| d.dims.0.capacity()).sum();
+        self.streams.capacity() * 160
+            + dims * ENTRY
+            + self.uniq.capacity() * (4096 + 96)
+            + (self.hosts.capacity() + self.peaks.capacity() + self.series.capacity()) * ENTRY
+            + self.dedupe.capacity() * 24
+            + self.dedupe_set.capacity() * 24
+    }
 }
 
 /// Folds checkpoints into storage. Runs on its own thread so that ingest acknowledgements never
@@ -293,7 +324,7 @@ impl Checkpointer {
         self.meta.flush()?;
         write_atomic(
             &snapshot_path(&self.dir),
-            &crate::store::codec::encode(&work.snap)?,
+            &work.snap,
         )?;
         wal::delete_segments_through(&self.dir.join("wal"), work.id)?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
@@ -309,20 +340,47 @@ impl Checkpointer {
 
     /// Retries until the checkpoint is stored: its journal segment is only deleted afterwards,
     /// so nothing is lost meanwhile (a full disk also stops new reports with 507).
+    ///
+    /// After a failure every database handle is dropped and re-opened before the next try: sled
+    /// keeps failing every call of a database whose write once failed (a full disk), even after
+    /// space came back. Re-opening recovers it from its files like after a crash, and the
+    /// checkpoint id each partition stores with its data keeps the retry from counting twice.
     fn write_until_stored(&self, work: &Work) {
         let mut failures = 0u32;
         loop {
             match self.write(work) {
-                Ok(()) => return,
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(
+                            checkpoint = work.id,
+                            failures,
+                            "checkpoint stored after retrying"
+                        );
+                    }
+                    return;
+                }
                 Err(e) => {
                     self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
                     if failures == 0 {
                         tracing::error!(error = %e, checkpoint = work.id, "checkpoint failed; retrying");
                     }
                     failures += 1;
-                    std::thread::sleep(Duration::from_millis(500 * u64::from(failures.min(10))));
+                    std::thread::sleep(Duration::from_millis(250 * u64::from(failures.min(8))));
+                    self.reopen_stores();
                 }
             }
+        }
+    }
+
+    /// Drops the open partitions and re-opens the meta database if it fails too (see
+    /// [`Checkpointer::write_until_stored`]). A healthy meta database is kept: its handle is
+    /// shared with every request.
+    fn reopen_stores(&self) {
+        self.parts.close_all();
+        if self.meta.flush().is_err()
+            && let Err(e) = self.meta.reopen()
+        {
+            tracing::warn!(error = %e, "re-opening the meta database failed; retrying");
         }
     }
 
@@ -359,6 +417,10 @@ struct State {
     /// Erased accounts: reports still in flight for them are refused, so nothing of them is
     /// written again after the erasure.
     forgotten: HashSet<Id>,
+    /// See [`WriterConfig::reserve_bytes`].
+    reserve_bytes: u64,
+    /// Free space was below the reserve at the last commit.
+    low_space: bool,
 }
 
 /// Writer settings.
@@ -366,7 +428,20 @@ pub struct WriterConfig {
     pub data_dir: PathBuf,
     pub max_queued_viewers: usize,
     pub checkpoint_every: Duration,
+    /// Free space kept back for checkpoints: new reports are refused (507) once less than this
+    /// is available. See [`DISK_RESERVE_BYTES`].
+    pub reserve_bytes: u64,
 }
+
+/// Default for [`WriterConfig::reserve_bytes`].
+///
+/// Why a reserve: sled turns the first failed write of a database into an error it returns
+/// for every later call until the database is re-opened. Refusing reports while this much
+/// space is still free leaves room for the checkpoints that fold what was already acknowledged,
+/// and for logins and settings, so a full disk normally never reaches sled at all. When it does
+/// anyway (another process filled the disk in one go), the checkpoint re-opens the databases
+/// and retries; see [`Checkpointer::write_until_stored`].
+pub const DISK_RESERVE_BYTES: u64 = 16 << 20;
 
 fn snapshot_path(dir: &Path) -> PathBuf {
     dir.join("state").join("checkpoint.bin")
@@ -383,6 +458,7 @@ pub fn start(
     let stats = Arc::new(WriterStats::default());
     let mut state = State::recover(
         &cfg.data_dir,
+        cfg.reserve_bytes,
         meta,
         parts,
         dict,
@@ -427,6 +503,7 @@ pub fn start(
 impl State {
     fn recover(
         dir: &Path,
+        reserve_bytes: u64,
         meta: MetaStore,
         parts: Arc<Partitions>,
         dict: Arc<DimDict>,
@@ -491,6 +568,8 @@ impl State {
             retry_dims: Vec::new(),
             last_checkpoint: Instant::now(),
             forgotten: HashSet::new(),
+            reserve_bytes,
+            low_space: false,
         };
         // Replay segment by segment, checkpointing each under its own id: a partition that
         // already absorbed a segment before the crash recognises the id and skips it.
@@ -509,7 +588,7 @@ impl State {
                 }
             }
             state.pending.dirty = true;
-            let work = state.make_work(*seq, crate::now());
+            let work = state.make_work(*seq, crate::now())?;
             state.ckpt.write(&work)?;
             state.checkpoint = *seq;
         }
@@ -529,6 +608,7 @@ impl State {
 
     fn run(&mut self, rx: Receiver<Job>, every: Duration) {
         let mut batch: Vec<Job> = Vec::with_capacity(512);
+        let mut last_bound_check = Instant::now();
         loop {
             let wait = every
                 .saturating_sub(self.last_checkpoint.elapsed())
@@ -579,6 +659,10 @@ impl State {
             }
             if !reports.is_empty() {
                 self.commit(reports);
+                if last_bound_check.elapsed() >= Duration::from_millis(50) {
+                    last_bound_check = Instant::now();
+                    self.bound_pending();
+                }
             }
             if let Some(ack) = stop {
                 let res = self
@@ -611,25 +695,40 @@ impl State {
     }
 
     /// Takes everything pending into a checkpoint with the state snapshot that goes with it.
-    fn make_work(&mut self, id: u64, _now: i64) -> Work {
-        let pending = std::mem::take(&mut self.pending);
-        let snap = Snapshot {
+    fn make_work(&mut self, id: u64, _now: i64) -> Result<Work, StoreError> {
+        let live = self.live.read();
+        let snap = crate::store::codec::encode(&SnapshotRef {
             checkpoint: id,
-            sessions: self.sessions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            live: self
-                .live
-                .read()
-                .iter()
-                .map(|(k, v)| (*k, v.clone()))
-                .collect(),
+            sessions: self.sessions.iter().map(|(k, v)| (*k, v)).collect(),
+            live: live.iter().map(|(k, v)| (*k, v)).collect(),
             concurrent: self
                 .concurrent
                 .iter()
                 .filter(|(_, v)| **v != 0)
                 .map(|(k, v)| (*k, *v))
                 .collect(),
+        })?;
+        drop(live);
+        let pending = std::mem::take(&mut self.pending);
+        Ok(Work { id, pending, snap })
+    }
+
+    /// When the next checkpoint has grown past [`PENDING_LIMIT_BYTES`] while the previous one
+    /// is still being written, waits for it and starts the next at once. Meanwhile reports wait
+    /// in the queue, and once that is full ingest answers 429.
+    fn bound_pending(&mut self) {
+        let Some(b) = self.busy else {
+            return;
         };
-        Work { id, pending, snap }
+        if self.pending.approx_bytes() < PENDING_LIMIT_BYTES {
+            return;
+        }
+        self.stats.backpressure_waits.fetch_add(1, Ordering::Relaxed);
+        self.ckpt.wait_for(b);
+        self.busy = None;
+        self.checkpoint = self.checkpoint.max(b);
+        self.release_waiters();
+        self.start_checkpoint(crate::now());
     }
 
     /// Hands the pending data to the checkpoint thread and journals new reports meanwhile.
@@ -646,7 +745,14 @@ impl State {
             tracing::error!(error = %e, "cannot start a new journal segment; checkpoint postponed");
             return;
         }
-        let work = self.make_work(id, now);
+        let work = match self.make_work(id, now) {
+            Ok(w) => w,
+            Err(e) => {
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "cannot encode the checkpoint snapshot; checkpoint postponed");
+                return;
+            }
+        };
         match &self.ckpt_tx {
             Some(tx) => match tx.send(work) {
                 Ok(()) => self.busy = Some(id),
@@ -673,7 +779,7 @@ impl State {
         }
         let id = self.wal.segment();
         self.wal.rotate(id + 1)?;
-        let work = self.make_work(id, now);
+        let work = self.make_work(id, now)?;
         self.ckpt.write(&work)?;
         self.checkpoint = id;
         Ok(())
@@ -720,9 +826,15 @@ impl State {
         if accepted.is_empty() && dims.is_empty() {
             return;
         }
-        if let Err(e) = self.wal.append(&entries) {
-            self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, "journal append failed; reports rejected");
+        let appended = if self.space_below_reserve() {
+            Err(StoreError::NoSpace)
+        } else {
+            self.wal.append(&entries).inspect_err(|e| {
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "journal append failed; reports rejected");
+            })
+        };
+        if let Err(e) = appended {
             for (_, ack) in accepted {
                 let _ = ack.send(Err(WriteError::Store(match &e {
                     StoreError::NoSpace => StoreError::NoSpace,
@@ -753,6 +865,28 @@ impl State {
                 .fetch_add(info.viewers as u64, Ordering::Relaxed);
             let _ = ack.send(Ok(info));
         }
+    }
+
+    /// Whether less than the reserve is free (one `statvfs` per group commit); new journal
+    /// records are refused meanwhile. An unknown amount of free space does not block ingest.
+    /// Logs when the state changes, not for every refused batch.
+    fn space_below_reserve(&mut self) -> bool {
+        let low = matches!(
+            fs2::available_space(&self.ckpt.dir),
+            Ok(free) if free < self.reserve_bytes
+        );
+        if low != self.low_space {
+            self.low_space = low;
+            if low {
+                tracing::error!(
+                    reserve_mib = self.reserve_bytes >> 20,
+                    "the data directory's disk is nearly full; refusing reports (507) until space is freed"
+                );
+            } else {
+                tracing::info!("free disk space is back above the reserve; accepting reports");
+            }
+        }
+        low
     }
 
     /// Applies one durable report to in-memory state. Deterministic: replay gives the same result.

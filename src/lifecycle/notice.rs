@@ -86,8 +86,9 @@ pub fn render(n: &NoticeInput) -> String {
     };
     let _ = writeln!(
         md,
-        "- **IP address**: used only while a report is processed, to look up the {geo} in a local \
-         database, and to compute a daily unique-viewer hash. The address is then discarded: it \
+        "- **IP address**: used only while a report (or a media server's notification that a \
+         viewer started playing) is processed, to look up the {geo} in a local database, and to \
+         compute a daily unique-viewer hash. The address is then discarded: it \
          is never written to disk or to logs.\n\
          - **User agent** (player or browser identification): reduced to a player family and a \
          device type.\n\

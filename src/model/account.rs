@@ -148,6 +148,16 @@ pub struct Server {
     pub token_hash: [u8; 32],
 }
 
+/// The secret path segment of a server's hook URLs (`/hooks/v1/{secret}/…`), by which media
+/// servers that push notifications are recognised. Only its SHA-256 is stored, so it is shown
+/// once, when it is created or rotated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookSecret {
+    /// SHA-256 of the secret.
+    pub hash: [u8; 32],
+    pub created_at: i64,
+}
+
 /// A browser login (stored under the hash of its token; listed through a per-user index).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginSession {

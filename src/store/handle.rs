@@ -37,13 +37,17 @@ use super::{
 use crate::activity::Entry;
 use crate::alerts::rules::{Event as AlertEvent, Rule as AlertRule, TargetState};
 use crate::model::account::{
-    Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
+    Account, ApiToken, BrandAsset, Branding, HookSecret, Id, Invitation, LoginSession, Server,
+    Slice, User,
 };
 
 struct Shared {
     path: PathBuf,
     cache_bytes: u64,
     db: RwLock<Option<MetaDb>>,
+    /// Set while [`MetaStore::reopen`] could not open the database for lack of space, so
+    /// calls meanwhile answer "disk full" (507) rather than a generic failure.
+    reopen_no_space: std::sync::atomic::AtomicBool,
     /// `<path>.lock`, held exclusively while the store is open: sled locks only its own files,
     /// and those change during a swap, so this lock is what keeps a second process (an offline
     /// CLI verb) from "recovering" a compaction the server is in the middle of.
@@ -73,7 +77,7 @@ macro_rules! forward {
                 pub fn $name(&self $(, $arg: $ty)*) -> $ret {
                     match self.shared.db.read().as_ref() {
                         Some(db) => db.$name($($arg),*),
-                        None => Err(unavailable()),
+                        None => Err(self.unavailable()),
                     }
                 }
             )*
@@ -103,6 +107,10 @@ forward! {
     fn server(&self, id: Id) -> Result<Option<Server>, StoreError>;
     fn server_by_token(&self, token_hash: &[u8; 32]) -> Result<Option<Server>, StoreError>;
     fn servers(&self) -> Result<Vec<Server>, StoreError>;
+    fn set_hook_secret(&self, server: Id, secret: &HookSecret) -> Result<(), StoreError>;
+    fn remove_hook_secret(&self, server: Id) -> Result<bool, StoreError>;
+    fn hook_secret(&self, server: Id) -> Result<Option<HookSecret>, StoreError>;
+    fn server_by_hook(&self, hash: &[u8; 32]) -> Result<Option<Server>, StoreError>;
     fn put_login_session(&self, hash: &[u8; 32], s: &LoginSession) -> Result<(), StoreError>;
     fn login_session(&self, hash: &[u8; 32]) -> Result<Option<LoginSession>, StoreError>;
     fn remove_login_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
@@ -183,9 +191,22 @@ impl MetaStore {
                 path: path.to_path_buf(),
                 cache_bytes,
                 db: RwLock::new(Some(db)),
+                reopen_no_space: std::sync::atomic::AtomicBool::new(false),
                 _lock: lock,
             }),
         })
+    }
+
+    fn unavailable(&self) -> StoreError {
+        if self
+            .shared
+            .reopen_no_space
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            StoreError::NoSpace
+        } else {
+            unavailable()
+        }
     }
 
     /// Directory of the database.
@@ -211,6 +232,38 @@ impl MetaStore {
         };
         let fresh = open_db(dest, 4 << 20)?;
         copy_db(db.sled(), &fresh, |_, _| true)
+    }
+
+    /// Closes and re-opens the database: sled fails every call after one of its writes failed
+    /// (a full disk) until it is re-opened, which recovers it from its files like after a crash.
+    /// Every other meta call waits meanwhile.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut guard = self.shared.db.write();
+        drop(guard.take());
+        // Other threads may still be inside sled's background work for the old handle; its
+        // file lock goes with the last reference, so give it a few tries.
+        let mut tries = 0;
+        loop {
+            match MetaDb::open(&self.shared.path, self.shared.cache_bytes) {
+                Ok(db) => {
+                    *guard = Some(db);
+                    self.shared
+                        .reopen_no_space
+                        .store(false, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(e) if tries >= 20 => {
+                    self.shared
+                        .reopen_no_space
+                        .store(e.is_no_space(), std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+                Err(_) => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+        }
     }
 
     /// Rewrites the database with only its live records and swaps the copy in, so that removed
@@ -308,6 +361,19 @@ mod tests {
         let again = MetaStore::open(&path, 1 << 20).unwrap();
         assert_eq!(again.setting("after").unwrap().as_deref(), Some(&b"1"[..]));
         assert!(!swap_paths(&path).1.exists() && !swap_paths(&path).2.exists());
+    }
+
+    #[test]
+    fn reopen_keeps_flushed_records_and_every_clone_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = MetaStore::open(&dir.path().join("meta"), 1 << 20).unwrap();
+        let clone = meta.clone();
+        meta.set_setting("k", b"v").unwrap();
+        meta.flush().unwrap();
+        clone.reopen().unwrap();
+        assert_eq!(meta.setting("k").unwrap().as_deref(), Some(&b"v"[..]));
+        meta.set_setting("k2", b"w").unwrap();
+        assert_eq!(clone.setting("k2").unwrap().as_deref(), Some(&b"w"[..]));
     }
 
     #[test]

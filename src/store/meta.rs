@@ -15,7 +15,8 @@ use super::{StoreError, codec, keys};
 use crate::activity::Entry;
 use crate::alerts::rules::{Event as AlertEvent, Rule as AlertRule, TargetState};
 use crate::model::account::{
-    Account, ApiToken, BrandAsset, Branding, Id, Invitation, LoginSession, Server, Slice, User,
+    Account, ApiToken, BrandAsset, Branding, HookSecret, Id, Invitation, LoginSession, Server,
+    Slice, User,
 };
 
 /// Activity entries with their `(time, nonce)` position, as paged.
@@ -114,6 +115,10 @@ pub struct MetaDb {
     users_by_email: sled::Tree,
     servers: sled::Tree,
     servers_by_token: sled::Tree,
+    /// Server id → [`HookSecret`].
+    server_hooks: sled::Tree,
+    /// SHA-256 of a hook secret → server id.
+    servers_by_hook: sled::Tree,
     login_sessions: sled::Tree,
     sessions_by_user: sled::Tree,
     api_tokens: sled::Tree,
@@ -165,6 +170,8 @@ impl MetaDb {
             users_by_email: db.open_tree("users_by_email")?,
             servers: db.open_tree("servers")?,
             servers_by_token: db.open_tree("servers_by_token")?,
+            server_hooks: db.open_tree("server_hooks")?,
+            servers_by_hook: db.open_tree("servers_by_hook")?,
             login_sessions: db.open_tree("login_sessions")?,
             sessions_by_user: db.open_tree("sessions_by_user")?,
             api_tokens: db.open_tree("api_tokens")?,
@@ -370,12 +377,69 @@ impl MetaDb {
         let Some(server) = self.server(id)? else {
             return Ok(None);
         };
-        (&self.servers, &self.servers_by_token).transaction(|(servers, by_token)| {
-            servers.remove(&keys::id(id))?;
-            by_token.remove(&server.token_hash)?;
+        let hook: Option<HookSecret> = get(&self.server_hooks, &keys::id(id))?;
+        (
+            &self.servers,
+            &self.servers_by_token,
+            &self.server_hooks,
+            &self.servers_by_hook,
+        )
+            .transaction(|(servers, by_token, hooks, by_hook)| {
+                servers.remove(&keys::id(id))?;
+                by_token.remove(&server.token_hash)?;
+                hooks.remove(&keys::id(id))?;
+                if let Some(h) = &hook {
+                    by_hook.remove(&h.hash)?;
+                }
+                Ok::<_, Abort<StoreError>>(())
+            })?;
+        Ok(Some(server))
+    }
+
+    /// Sets (or replaces) a server's hook secret; the previous one stops working at once.
+    pub fn set_hook_secret(&self, server: Id, secret: &HookSecret) -> Result<(), StoreError> {
+        let old: Option<HookSecret> = get(&self.server_hooks, &keys::id(server))?;
+        let value = codec::encode(secret)?;
+        let id = keys::id(server);
+        (&self.server_hooks, &self.servers_by_hook).transaction(|(hooks, by_hook)| {
+            if let Some(o) = &old {
+                by_hook.remove(&o.hash)?;
+            }
+            hooks.insert(&id, value.as_slice())?;
+            by_hook.insert(&secret.hash, &id)?;
             Ok::<_, Abort<StoreError>>(())
         })?;
-        Ok(Some(server))
+        Ok(())
+    }
+
+    /// Removes a server's hook secret (its hook URLs answer 404 from then on).
+    pub fn remove_hook_secret(&self, server: Id) -> Result<bool, StoreError> {
+        let Some(old): Option<HookSecret> = get(&self.server_hooks, &keys::id(server))? else {
+            return Ok(false);
+        };
+        let id = keys::id(server);
+        (&self.server_hooks, &self.servers_by_hook).transaction(|(hooks, by_hook)| {
+            by_hook.remove(&old.hash)?;
+            hooks.remove(&id)?;
+            Ok::<_, Abort<StoreError>>(())
+        })?;
+        Ok(true)
+    }
+
+    /// A server's hook secret record, if hooks are enabled for it.
+    pub fn hook_secret(&self, server: Id) -> Result<Option<HookSecret>, StoreError> {
+        get(&self.server_hooks, &keys::id(server))
+    }
+
+    /// The server a hook secret belongs to.
+    pub fn server_by_hook(&self, hash: &[u8; 32]) -> Result<Option<Server>, StoreError> {
+        match self.servers_by_hook.get(hash)? {
+            Some(id) => match keys::parse_id(&id) {
+                Some(id) => self.server(id),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
     }
 
     /// One server.

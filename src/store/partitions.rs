@@ -150,6 +150,49 @@ impl Fold {
 }
 
 const APPLIED: &[u8] = b"applied_checkpoint";
+
+/// Records merged per transaction by [`Part::apply`].
+pub const APPLY_CHUNK: usize = 2048;
+
+/// How far a checkpoint got into a partition: stored under [`APPLIED`] as the checkpoint id
+/// (8 bytes, complete) or the id and the chunks stored (12 bytes, interrupted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    Done(u64),
+    Partial(u64, u32),
+}
+
+impl Progress {
+    fn decode(v: Option<&[u8]>) -> Progress {
+        let id = |b: &[u8]| b.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
+        match v {
+            Some(b) if b.len() == 12 => match (id(b), b[8..12].try_into().ok()) {
+                (Some(c), Some(n)) => Progress::Partial(c, u32::from_be_bytes(n)),
+                _ => Progress::Done(0),
+            },
+            Some(b) => Progress::Done(id(b).unwrap_or(0)),
+            None => Progress::Done(0),
+        }
+    }
+
+    fn encode(self) -> Vec<u8> {
+        match self {
+            Progress::Done(c) => c.to_be_bytes().to_vec(),
+            Progress::Partial(c, n) => [c.to_be_bytes().as_slice(), &n.to_be_bytes()].concat(),
+        }
+    }
+}
+
+/// One write of a chunked apply: `(tree, key, value)`, trees numbered series 0, scalars 1,
+/// dims 2, sketches 3.
+type ChunkWrite = (u8, Vec<u8>, Vec<u8>);
+
+/// Sort key of a series catalog write within a chunked apply.
+fn series_op_key(id: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&id.to_be_bytes());
+    k
+}
 /// Set in the `state` tree before expired records are removed and never copied by compaction:
 /// a partition still carrying it was not compacted yet (a crash interrupted it).
 const COMPACT_PENDING: &[u8] = b"compact_pending";
@@ -209,59 +252,133 @@ impl Part {
         Ok(ids)
     }
 
-    /// The last checkpoint folded into this partition.
+    /// The last checkpoint folded into this partition completely.
     pub fn applied(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .state
-            .get(APPLIED)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(0))
+        Ok(match self.progress()? {
+            Progress::Done(c) => c,
+            Progress::Partial(c, _) => c.saturating_sub(1),
+        })
     }
 
-    /// Merges `fold` into the stored records and marks `checkpoint` applied, atomically.
+    fn progress(&self) -> Result<Progress, StoreError> {
+        Ok(Progress::decode(self.state.get(APPLIED)?.as_deref()))
+    }
+
+    /// Merges `fold` into the stored records and marks `checkpoint` applied. The writes go in
+    /// transactions of at most [`APPLY_CHUNK`] records, each recording how far it got, so a
+    /// crash leaves every record either merged once or not at all, and a replay of the same
+    /// checkpoint resumes after the last chunk stored. (One transaction for a whole back-fill
+    /// checkpoint would hold every write in memory at once.)
     pub fn apply(&self, checkpoint: u64, fold: &Fold) -> Result<(), StoreError> {
-        // Read-merge outside the transaction (only the writer thread writes), then write all
-        // trees in one transaction so a crash leaves either none or all of it.
-        let mut scalars = Vec::with_capacity(fold.scalars.len());
-        for ((series, bucket), add) in &fold.scalars {
-            let key = keys::rollup(*series, *bucket);
-            let mut cur: Scalars = match self.scalars.get(key)? {
-                Some(v) => codec::decode(&v)?,
-                None => Scalars::default(),
+        let skip = match self.progress()? {
+            Progress::Done(c) if c >= checkpoint => return Ok(()),
+            Progress::Partial(c, _) if c > checkpoint => return Ok(()),
+            Progress::Partial(c, n) if c == checkpoint => n as usize,
+            _ => 0,
+        };
+        // A deterministic order, so a replay cuts the same chunks.
+        let mut ops: Vec<(u8, [u8; 16])> = Vec::with_capacity(
+            fold.scalars.len() + fold.dims.len() + fold.hll.len() + fold.series.len(),
+        );
+        ops.extend(fold.series.keys().map(|id| (0, series_op_key(*id))));
+        ops.extend(fold.scalars.keys().map(|(s, b)| (1, keys::rollup(*s, *b))));
+        ops.extend(fold.dims.keys().map(|(s, b)| (2, keys::rollup(*s, *b))));
+        ops.extend(fold.hll.keys().map(|(s, b)| (3, keys::rollup(*s, *b))));
+        ops.sort_unstable();
+        let chunks: Vec<&[(u8, [u8; 16])]> = ops.chunks(APPLY_CHUNK).collect();
+        let total = chunks.len().max(1);
+        for (i, chunk) in chunks.iter().enumerate().skip(skip) {
+            let writes = self.merged(chunk, fold)?;
+            let marker = if i + 1 == total {
+                Progress::Done(checkpoint)
+            } else {
+                Progress::Partial(checkpoint, (i + 1) as u32)
             };
-            cur.merge(add);
-            scalars.push((key, codec::encode(&cur)?));
+            self.write_chunk(&writes, marker)?;
         }
-        let mut dims = Vec::with_capacity(fold.dims.len());
-        for ((series, bucket), add) in &fold.dims {
-            let key = keys::rollup(*series, *bucket);
-            let mut cur = match self.dims.get(key)? {
-                Some(v) => Dims(
-                    codec::decode::<Vec<(DimKey, DimStat)>>(&v)?
-                        .into_iter()
-                        .collect(),
-                ),
-                None => Dims::default(),
-            };
-            cur.merge(add);
-            dims.push((key, codec::encode(&cur.to_sorted())?));
+        if chunks.is_empty() {
+            self.write_chunk(&[], Progress::Done(checkpoint))?;
         }
-        let mut hlls = Vec::with_capacity(fold.hll.len());
-        for ((series, day), add) in &fold.hll {
-            let key = keys::rollup(*series, *day);
-            let mut cur = match self.hll.get(key)? {
-                Some(v) => Hll::from_stored(&codec::decode::<StoredHll>(&v)?),
-                None => Hll::default(),
-            };
-            cur.merge(add);
-            hlls.push((key, codec::encode(&cur.to_stored())?));
-        }
-        let mut series = Vec::new();
-        for (id, info) in &fold.series {
-            if !self.series.contains_key(keys::series(*id))? {
-                series.push((keys::series(*id), codec::encode(info)?));
+        Ok(())
+    }
+
+    /// Reads and merges the records of one chunk (outside the transaction: only the
+    /// checkpoint thread writes). Returns `(tree, key, value)` writes.
+    fn merged(
+        &self,
+        chunk: &[(u8, [u8; 16])],
+        fold: &Fold,
+    ) -> Result<Vec<ChunkWrite>, StoreError> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for (tree, key) in chunk {
+            match tree {
+                0 => {
+                    let id = u64::from_be_bytes(key[..8].try_into().unwrap_or_default());
+                    let k = keys::series(id);
+                    if let Some(info) = fold.series.get(&id)
+                        && !self.series.contains_key(k)?
+                    {
+                        out.push((0, k.to_vec(), codec::encode(info)?));
+                    }
+                }
+                _ => {
+                    let Some((series, bucket)) = keys::parse_rollup(key) else {
+                        continue;
+                    };
+                    let fk = (series, bucket);
+                    let value = match tree {
+                        1 => {
+                            let Some(add) = fold.scalars.get(&fk) else {
+                                continue;
+                            };
+                            let mut cur: Scalars = match self.scalars.get(key)? {
+                                Some(v) => codec::decode(&v)?,
+                                None => Scalars::default(),
+                            };
+                            cur.merge(add);
+                            codec::encode(&cur)?
+                        }
+                        2 => {
+                            let Some(add) = fold.dims.get(&fk) else {
+                                continue;
+                            };
+                            let mut cur = match self.dims.get(key)? {
+                                Some(v) => Dims(
+                                    codec::decode::<Vec<(DimKey, DimStat)>>(&v)?
+                                        .into_iter()
+                                        .collect(),
+                                ),
+                                None => Dims::default(),
+                            };
+                            cur.merge(add);
+                            codec::encode(&cur.to_sorted())?
+                        }
+                        _ => {
+                            let Some(add) = fold.hll.get(&fk) else {
+                                continue;
+                            };
+                            let mut cur = match self.hll.get(key)? {
+                                Some(v) => Hll::from_stored(&codec::decode::<StoredHll>(&v)?),
+                                None => Hll::default(),
+                            };
+                            cur.merge(add);
+                            codec::encode(&cur.to_stored())?
+                        }
+                    };
+                    out.push((*tree, key.to_vec(), value));
+                }
             }
         }
+        Ok(out)
+    }
+
+    /// Writes one chunk and its progress marker in one transaction.
+    fn write_chunk(
+        &self,
+        writes: &[ChunkWrite],
+        marker: Progress,
+    ) -> Result<(), StoreError> {
+        let marker = marker.encode();
         (
             &self.scalars,
             &self.dims,
@@ -270,19 +387,16 @@ impl Part {
             &self.state,
         )
             .transaction(|(ts, td, th, tser, tst)| {
-                for (k, v) in &scalars {
-                    ts.insert(k, v.as_slice())?;
+                for (tree, k, v) in writes {
+                    let t = match tree {
+                        0 => tser,
+                        1 => ts,
+                        2 => td,
+                        _ => th,
+                    };
+                    t.insert(k.as_slice(), v.as_slice())?;
                 }
-                for (k, v) in &dims {
-                    td.insert(k, v.as_slice())?;
-                }
-                for (k, v) in &hlls {
-                    th.insert(k, v.as_slice())?;
-                }
-                for (k, v) in &series {
-                    tser.insert(k, v.as_slice())?;
-                }
-                tst.insert(APPLIED, &checkpoint.to_be_bytes())?;
+                tst.insert(APPLIED, marker.as_slice())?;
                 Ok::<_, Abort<StoreError>>(())
             })?;
         Ok(())
@@ -497,6 +611,13 @@ impl Partitions {
     pub fn close_idle(&self, idle: Duration) {
         let cutoff = Instant::now() - idle;
         self.open.lock().retain(|_, s| s.last_used >= cutoff);
+    }
+
+    /// Closes every shared handle (the next [`Partitions::get`] opens the files again). sled
+    /// closes a database when the last handle drops, so readers holding one finish first.
+    pub fn close_all(&self) {
+        let _guard = self.opening.lock();
+        self.open.lock().clear();
     }
 
     /// Existing partitions of an account and class, by period start.
@@ -763,6 +884,42 @@ mod tests {
         assert_eq!(parts.list(Id(1), id.class), vec![id]);
         assert!(parts.drop_partition(&id).unwrap() > 0);
         assert!(parts.list(Id(1), id.class).is_empty());
+    }
+
+    #[test]
+    fn a_large_fold_goes_in_chunks_and_an_interrupted_apply_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Partitions::new(dir.path().to_path_buf(), 1 << 20);
+        let id = PartitionId::at(Id(1), Class::Rollup(Resolution::Minute), 1_795_608_030);
+        let p = parts.get(&id, true).unwrap().unwrap();
+        let mut fold = Fold::default();
+        let n = APPLY_CHUNK * 2 + 100;
+        for s in 0..n as u64 {
+            fold.scalars.insert(
+                (s, 60),
+                Scalars {
+                    views: 1,
+                    ..Default::default()
+                },
+            );
+        }
+        p.apply(1, &fold).unwrap();
+        assert_eq!(p.applied().unwrap(), 1);
+        p.apply(1, &fold).unwrap();
+        let views = |s: u64| p.scalars(s, 0, 120).unwrap()[0].1.views;
+        assert!((0..n as u64).all(|s| views(s) == 1), "a replay merges nothing twice");
+        // As if checkpoint 2 had stopped after its first chunk: a replay does the rest only.
+        p.write_chunk(&[], Progress::Partial(2, 1)).unwrap();
+        assert_eq!(p.applied().unwrap(), 1);
+        p.apply(2, &fold).unwrap();
+        assert_eq!(p.applied().unwrap(), 2);
+        let twice = (0..n as u64).filter(|s| views(*s) == 2).count();
+        assert_eq!(twice, n - APPLY_CHUNK, "the first chunk was not merged again");
+        assert_eq!(
+            Progress::decode(Some(&Progress::Partial(7, 3).encode())),
+            Progress::Partial(7, 3)
+        );
+        assert_eq!(Progress::decode(Some(&9u64.to_be_bytes())), Progress::Done(9));
     }
 
     fn bytes_under(dir: &Path) -> Vec<u8> {

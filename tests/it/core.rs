@@ -474,14 +474,14 @@ fn login_sets_a_strict_httponly_cookie() {
 }
 
 /// Distinctive viewer addresses that must never reach disk or logs.
-const PLANTED: [&str; 4] = [
+pub(crate) const PLANTED: [&str; 4] = [
     "203.0.113.77",
     "81.2.69.199",
     "2001:db8:dead:beef::4242",
     "198.51.100.213",
 ];
 
-fn forms(ip: &str) -> Vec<Vec<u8>> {
+pub(crate) fn forms(ip: &str) -> Vec<Vec<u8>> {
     let addr: std::net::IpAddr = ip.parse().unwrap();
     let mut v = vec![ip.as_bytes().to_vec()];
     match addr {
@@ -498,7 +498,7 @@ fn forms(ip: &str) -> Vec<Vec<u8>> {
     v
 }
 
-fn scan(dir: &std::path::Path, needles: &[Vec<u8>], hits: &mut Vec<String>) {
+pub(crate) fn scan(dir: &std::path::Path, needles: &[Vec<u8>], hits: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {

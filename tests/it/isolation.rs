@@ -98,6 +98,8 @@ fn id_routes(own: &Tenant) -> Vec<(&'static str, String, Option<Value>)> {
     let a = &own.account;
     vec![
         ("GET", "/api/v1/servers/{}".into(), None),
+        ("POST", "/api/v1/servers/{}/hooks".into(), None),
+        ("DELETE", "/api/v1/servers/{}/hooks".into(), None),
         ("DELETE", "/api/v1/servers/{}".into(), None),
         ("GET", "/api/v1/stats/summary?server={}".into(), None),
         (

@@ -899,6 +899,7 @@ fn an_erased_account_leaves_nothing_in_the_files() {
     const SERVER: &str = "edge-erasable-51c7";
     const STREAM: &str = "stream-erasable-e4a0";
     const ACCOUNT: &str = "Erasable Customer 3f6b";
+    const HOOK_STREAM: &str = "hooked-erasable-77d1";
     let acc = app.post(
         "/api/v1/accounts",
         Some(&app.token),
@@ -912,6 +913,28 @@ fn an_erased_account_leaves_nothing_in_the_files() {
     let s = app.post("/api/v1/servers", Some(&owner), &json!({"name": SERVER}));
     assert_eq!(s.status, 201, "{}", s.text());
     let ingest = s.json()["ingest_token"].as_str().unwrap().to_string();
+    // A hook-fed stream too: its name and state must go the same way.
+    let server_id = s.json()["id"].as_str().unwrap().to_string();
+    let h = app.send(
+        "POST",
+        &format!("/api/v1/servers/{server_id}/hooks"),
+        Some(&owner),
+        None,
+    );
+    assert_eq!(h.status, 201, "{}", h.text());
+    let hook = format!(
+        "{}/hooks/v1/{}/nginx-rtmp",
+        app.url,
+        h.json()["secret"].as_str().unwrap()
+    );
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    for body in [
+        format!("call=publish&app=live&name={HOOK_STREAM}&clientid=1&addr=127.0.0.1"),
+        format!("call=play&app=live&name={HOOK_STREAM}&clientid=2&addr=81.2.69.142"),
+    ] {
+        let r = request("POST", &hook, None, &form, Some(body.into_bytes()));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     let b = app.send(
         "PUT",
         "/api/v1/branding",
@@ -947,7 +970,14 @@ fn an_erased_account_leaves_nothing_in_the_files() {
         assert_eq!(app.ingest(&ingest, &r).status, 200);
     }
     let week = format!("/api/v1/stats/summary?from={}", t - 7 * DAY);
-    assert_eq!(app.get_as(&week, Some(&owner)).json()["views"], 3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.get_as(&week, Some(&owner)).json()["views"] != 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hooked play was not counted"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
     // Their notice carries their brand's contact and name.
     let notice = app.get_as("/api/v1/privacy-notice", Some(&owner)).json();
     let md = notice["markdown"].as_str().unwrap();
@@ -1030,6 +1060,17 @@ fn an_erased_account_leaves_nothing_in_the_files() {
             .status,
         401
     );
+    let r = request(
+        "POST",
+        &hook,
+        None,
+        &form,
+        Some(
+            format!("call=play&app=live&name={HOOK_STREAM}&clientid=3&addr=81.2.69.142")
+                .into_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 404, "the erased server's hook URL is gone");
     let log = app.get("/api/v1/activity?scope=instance").text();
     assert!(!log.contains(EMAIL) && !log.contains(ACCOUNT), "{log}");
     assert!(!data.join("stats").join(&id).exists() && !data.join("salts").join(&id).exists());
@@ -1041,6 +1082,7 @@ fn an_erased_account_leaves_nothing_in_the_files() {
             EMAIL.as_bytes(),
             SERVER.as_bytes(),
             STREAM.as_bytes(),
+            HOOK_STREAM.as_bytes(),
             ACCOUNT.as_bytes(),
             b"dpo-7c1e",
             b"slice-of-3f6b",

@@ -113,7 +113,18 @@ impl TestApp {
 
     /// Starts a panel with extra flags and environment.
     pub fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> TestApp {
+        Self::spawn_prepared(args, env, |_| {})
+    }
+
+    /// Starts a panel after `prepare` has set up its (not yet existing) data directory path,
+    /// e.g. mounted a small filesystem there.
+    pub fn spawn_prepared(
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
+        prepare(&dir.path().join("data"));
         let mut app = TestApp {
             child: None,
             url: String::new(),

@@ -590,6 +590,17 @@ fn manual_certificate_is_served_with_hsts_and_reloaded_when_replaced() {
             .unwrap()
             .starts_with("https://panel.tally.test:")
     );
+    // Hook receivers answer on plain HTTP: nginx-rtmp cannot notify over TLS and would take a
+    // redirect as "play something else". An unknown secret is a 404 here, not a redirect.
+    let r = plain(
+        http_port,
+        "panel.tally.test",
+        "POST",
+        "/hooks/v1/ths_unknown/nginx-rtmp",
+        Some(b"call=play"),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.header("strict-transport-security"), None);
     assert_eq!(
         plain(
             http_port,

@@ -1,8 +1,9 @@
-//! Servers: register (ingest token shown once), list with live status, get, delete.
+//! Servers: register (ingest token shown once), list with live status, get, delete, and the
+//! hook secret of servers that push notifications (shown once, rotated or disabled here).
 //! A slice-limited user sees only the servers of their slices, with viewer numbers of the
 //! admitted streams only, and host metrics only for servers a slice includes whole.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 use crate::http::State;
 use crate::http::auth::{Principal, parse_json};
 use crate::ingest::writer::ServerLive;
-use crate::model::account::{Id, Server};
+use crate::model::account::{HookSecret, Id, Server};
 
 /// Status from the time of the last report.
 pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
@@ -34,7 +35,13 @@ pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
     }
 }
 
-fn server_json(s: &Server, live: Option<&ServerLive>, now: i64, view: Option<&SliceSet>) -> Value {
+fn server_json(
+    s: &Server,
+    hook: Option<&HookSecret>,
+    live: Option<&ServerLive>,
+    now: i64,
+    view: Option<&SliceSet>,
+) -> Value {
     let whole = view.is_none_or(|v| v.allows_whole_server(s.id));
     let host = live.and_then(|l| l.host.as_ref()).filter(|_| whole);
     let interval = live.map_or(30, |l| l.interval_s.max(1)) as f64;
@@ -67,6 +74,10 @@ fn server_json(s: &Server, live: Option<&ServerLive>, now: i64, view: Option<&Sl
         "net_out_bps": host.and_then(|h| h.net_out_bytes).map(|b| b as f64 * 8.0 / interval),
         "viewers": viewers,
         "bandwidth_bps": bandwidth_bps,
+        "hooks": {
+            "enabled": hook.is_some(),
+            "created_at": hook.map(|h| h.created_at),
+        },
     })
 }
 
@@ -87,14 +98,19 @@ pub fn owned_server(state: &State, p: &Principal, id: &str) -> Result<Server, Ap
 pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> {
     let now = crate::now();
     let view = SliceSet::of(&p)?;
-    let servers = state.meta.servers()?;
-    let live = state.writer.live.read();
-    let out: Vec<Value> = servers
+    let servers: Vec<(Server, Option<HookSecret>)> = state
+        .meta
+        .servers()?
         .into_iter()
         .filter(|s| {
             s.account_id == p.account.id && view.as_ref().is_none_or(|v| v.allows_server(s.id))
         })
-        .map(|s| server_json(&s, live.get(&s.id), now, view.as_ref()))
+        .map(|s| state.meta.hook_secret(s.id).map(|h| (s, h)))
+        .collect::<Result<_, _>>()?;
+    let live = state.writer.live.read();
+    let out: Vec<Value> = servers
+        .iter()
+        .map(|(s, h)| server_json(s, h.as_ref(), live.get(&s.id), now, view.as_ref()))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -166,9 +182,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let s = owned_server(&state, &p, &id)?;
     let view = SliceSet::of(&p)?;
+    let hook = state.meta.hook_secret(s.id)?;
     let live = state.writer.live.read();
     Ok(HttpResponse::Ok().json(server_json(
         &s,
+        hook.as_ref(),
         live.get(&s.id),
         crate::now(),
         view.as_ref(),
@@ -187,11 +205,104 @@ pub async fn delete(
     state.meta.forget_server_reports(s.id)?;
     state.meta.flush()?;
     state.writer.forget_server(s.id);
+    state.hooks.forget_server(s.id);
     tracing::info!(event = "server_removed", server = %s.id, "server removed");
     p.record(
         &state,
         Action::ServerRemoved,
         format!("server {} ({})", s.id, s.name),
     );
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Base URLs of the hook endpoints: `--public-url` when set, else the address the caller used
+/// to reach the panel. Returns (nginx-rtmp base, SRS base): nginx-rtmp's notify client speaks
+/// plain HTTP only, so with TLS its URL names the plain listener (which serves `/hooks/`
+/// instead of redirecting).
+fn hook_bases(config: &crate::config::Config, req: &HttpRequest) -> (String, String) {
+    let base = match &config.public_url {
+        Some(_) => config.base_url(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    let plain = match base.strip_prefix("https://") {
+        Some(rest) => {
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let host = match authority.rsplit_once(':') {
+                Some((h, port))
+                    if !h.is_empty()
+                        && (h.starts_with('[') || !h.contains(':'))
+                        && port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    h
+                }
+                _ => authority,
+            };
+            match config.listen.port() {
+                80 => format!("http://{host}"),
+                port => format!("http://{host}:{port}"),
+            }
+        }
+        None => base.clone(),
+    };
+    (plain, base)
+}
+
+/// `POST /api/v1/servers/{id}/hooks`: creates the server's hook secret, or replaces it (the
+/// old URLs stop working at once). The secret is in the answer only.
+pub async fn rotate_hooks(
+    req: HttpRequest,
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require_write()?;
+    let s = owned_server(&state, &p, &id)?;
+    let secret = new_token("ths_");
+    let record = HookSecret {
+        hash: token_hash(&secret),
+        created_at: crate::now(),
+    };
+    let rotated = state.meta.hook_secret(s.id)?.is_some();
+    state.meta.set_hook_secret(s.id, &record)?;
+    state.meta.flush()?;
+    tracing::info!(event = "hook_secret_set", server = %s.id, rotated, "hook secret set");
+    p.record(
+        &state,
+        Action::TokenCreated,
+        format!("hook secret of server {} ({})", s.id, s.name),
+    );
+    let (plain, base) = hook_bases(&state.config, &req);
+    Ok(HttpResponse::Created().json(json!({
+        "server_id": s.id.to_string(),
+        "secret": secret,
+        "created_at": record.created_at,
+        "urls": {
+            "nginx_rtmp": format!("{plain}/hooks/v1/{secret}/nginx-rtmp"),
+            "srs": format!("{base}/hooks/v1/{secret}/srs"),
+        },
+    })))
+}
+
+/// `DELETE /api/v1/servers/{id}/hooks`: turns the server's hook URLs off (404 from then on).
+pub async fn disable_hooks(
+    state: State,
+    p: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    p.require_write()?;
+    let s = owned_server(&state, &p, &id)?;
+    if state.meta.remove_hook_secret(s.id)? {
+        state.meta.flush()?;
+        state.hooks.forget_server(s.id);
+        tracing::info!(event = "hook_secret_removed", server = %s.id, "hook secret removed");
+        p.record(
+            &state,
+            Action::TokenRevoked,
+            format!("hook secret of server {} ({})", s.id, s.name),
+        );
+    }
     Ok(HttpResponse::NoContent().finish())
 }

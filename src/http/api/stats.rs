@@ -401,16 +401,26 @@ pub fn csv_response<T: Serialize>(name: &str, rows: &[T]) -> Result<HttpResponse
         .body(bytes))
 }
 
+/// Longest a query waits for the reports acknowledged before it to reach storage.
+const SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn run<T: Send + 'static>(
     state: &State,
     f: impl FnOnce(&Query) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, ApiError> {
     // Reports acknowledged before this query must be visible in it.
-    state
-        .writer
-        .sync()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("storage is catching up: {e}")))?;
+    // Bounded: while the disk is full no checkpoint completes, and a query should say so
+    // rather than hang.
+    match tokio::time::timeout(SYNC_TIMEOUT, state.writer.sync()).await {
+        Ok(res) => {
+            res.map_err(|e| ApiError::Unavailable(format!("storage is catching up: {e}")))?
+        }
+        Err(_) => {
+            return Err(ApiError::Unavailable(
+                "storage is catching up (is the disk full?); retry shortly".into(),
+            ));
+        }
+    }
     let st = state.clone();
     web::block(move || {
         let q = Query {
@@ -907,6 +917,8 @@ fn unit_timeseries(
                 Metric::Cpu => avg(s.cpu_sum, s.host_samples),
                 Metric::Ram => avg(s.ram_used_sum as f64, s.host_samples),
                 Metric::IngressKbps => avg(s.ingress_kbps_sum, s.ingress_samples),
+                Metric::PublishUp => f64::from(s.publish_up),
+                Metric::PublishDown => f64::from(s.publish_down),
                 Metric::UniqueViewers => 0.0,
             };
             (first + i as i64 * step, (v * 1000.0).round() / 1000.0)

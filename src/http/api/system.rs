@@ -92,10 +92,47 @@ pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiErro
         s.checkpoint_us_last.load(Ordering::Relaxed) as f64 / 1e6,
     );
     metric(
+        "tally_writer_backpressure_waits_total",
+        "counter",
+        "Times ingest waited for a checkpoint because too much data was pending.",
+        s.backpressure_waits.load(Ordering::Relaxed) as f64,
+    );
+    metric(
         "tally_sessions_tracked",
         "gauge",
         "Viewer sessions being tracked.",
         s.sessions.load(Ordering::Relaxed) as f64,
+    );
+    let h = &state.hooks.stats;
+    metric(
+        "tally_hook_events_total",
+        "counter",
+        "Media-server hook notifications applied.",
+        h.events.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_hook_dropped_total",
+        "counter",
+        "Hook events allowed but not counted (session cap reached or storage failure).",
+        h.dropped.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_hook_reports_total",
+        "counter",
+        "Snapshots of hook state stored as reports.",
+        h.reports.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_hook_report_failures_total",
+        "counter",
+        "Snapshots of hook state the writer refused (retried).",
+        h.report_failures.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "tally_hook_sessions_open",
+        "gauge",
+        "Viewer sessions opened by hooks and not yet ended.",
+        state.hooks.open_sessions() as f64,
     );
     metric(
         "tally_storage_meta_bytes",
