@@ -322,10 +322,7 @@ impl Checkpointer {
         self.meta.put_dims(&work.pending.dims)?;
         self.meta.remember_reports(&work.pending.dedupe)?;
         self.meta.flush()?;
-        write_atomic(
-            &snapshot_path(&self.dir),
-            &work.snap,
-        )?;
+        write_atomic(&snapshot_path(&self.dir), &work.snap)?;
         wal::delete_segments_through(&self.dir.join("wal"), work.id)?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
         self.stats
@@ -723,7 +720,9 @@ impl State {
         if self.pending.approx_bytes() < PENDING_LIMIT_BYTES {
             return;
         }
-        self.stats.backpressure_waits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .backpressure_waits
+            .fetch_add(1, Ordering::Relaxed);
         self.ckpt.wait_for(b);
         self.busy = None;
         self.checkpoint = self.checkpoint.max(b);

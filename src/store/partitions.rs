@@ -164,7 +164,11 @@ enum Progress {
 
 impl Progress {
     fn decode(v: Option<&[u8]>) -> Progress {
-        let id = |b: &[u8]| b.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes);
+        let id = |b: &[u8]| {
+            b.get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+        };
         match v {
             Some(b) if b.len() == 12 => match (id(b), b[8..12].try_into().ok()) {
                 (Some(c), Some(n)) => Progress::Partial(c, u32::from_be_bytes(n)),
@@ -304,11 +308,7 @@ impl Part {
 
     /// Reads and merges the records of one chunk (outside the transaction: only the
     /// checkpoint thread writes). Returns `(tree, key, value)` writes.
-    fn merged(
-        &self,
-        chunk: &[(u8, [u8; 16])],
-        fold: &Fold,
-    ) -> Result<Vec<ChunkWrite>, StoreError> {
+    fn merged(&self, chunk: &[(u8, [u8; 16])], fold: &Fold) -> Result<Vec<ChunkWrite>, StoreError> {
         let mut out = Vec::with_capacity(chunk.len());
         for (tree, key) in chunk {
             match tree {
@@ -373,11 +373,7 @@ impl Part {
     }
 
     /// Writes one chunk and its progress marker in one transaction.
-    fn write_chunk(
-        &self,
-        writes: &[ChunkWrite],
-        marker: Progress,
-    ) -> Result<(), StoreError> {
+    fn write_chunk(&self, writes: &[ChunkWrite], marker: Progress) -> Result<(), StoreError> {
         let marker = marker.encode();
         (
             &self.scalars,
@@ -907,19 +903,29 @@ mod tests {
         assert_eq!(p.applied().unwrap(), 1);
         p.apply(1, &fold).unwrap();
         let views = |s: u64| p.scalars(s, 0, 120).unwrap()[0].1.views;
-        assert!((0..n as u64).all(|s| views(s) == 1), "a replay merges nothing twice");
+        assert!(
+            (0..n as u64).all(|s| views(s) == 1),
+            "a replay merges nothing twice"
+        );
         // As if checkpoint 2 had stopped after its first chunk: a replay does the rest only.
         p.write_chunk(&[], Progress::Partial(2, 1)).unwrap();
         assert_eq!(p.applied().unwrap(), 1);
         p.apply(2, &fold).unwrap();
         assert_eq!(p.applied().unwrap(), 2);
         let twice = (0..n as u64).filter(|s| views(*s) == 2).count();
-        assert_eq!(twice, n - APPLY_CHUNK, "the first chunk was not merged again");
+        assert_eq!(
+            twice,
+            n - APPLY_CHUNK,
+            "the first chunk was not merged again"
+        );
         assert_eq!(
             Progress::decode(Some(&Progress::Partial(7, 3).encode())),
             Progress::Partial(7, 3)
         );
-        assert_eq!(Progress::decode(Some(&9u64.to_be_bytes())), Progress::Done(9));
+        assert_eq!(
+            Progress::decode(Some(&9u64.to_be_bytes())),
+            Progress::Done(9)
+        );
     }
 
     fn bytes_under(dir: &Path) -> Vec<u8> {
