@@ -287,6 +287,10 @@ fn alerts_crud_validates_hides_the_secret_and_scopes_to_the_account() {
         404
     );
     assert_eq!(app.get_as("/api/v1/alerts", Some(&t)).json(), json!([]));
+    // The operator reads another account's history with `?account=`, like every other list.
+    let r = app.get(&format!("/api/v1/alerts/events?account={other}&limit=5"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["events"], json!([]));
 
     assert_eq!(
         app.send(

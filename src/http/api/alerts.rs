@@ -419,6 +419,9 @@ pub async fn test(
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     limit: Option<usize>,
+    /// Read by the authentication extractor (operators acting on another account).
+    #[allow(dead_code)]
+    account: Option<String>,
 }
 
 /// `GET /api/v1/alerts/events`: notifications, newest first, with their deliveries.

@@ -46,6 +46,8 @@ function parseRetryAfter(value: string | null): number | null {
 interface Options {
   query?: Query;
   body?: unknown;
+  /** A raw body (an uploaded file) sent with its own Content-Type instead of JSON. */
+  raw?: Blob;
   signal?: AbortSignal;
   /** When false a 401 is the caller's business (login), not an expired session. */
   session?: boolean;
@@ -53,8 +55,11 @@ interface Options {
 
 export async function request<T>(method: string, path: string, options: Options = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  let body: string | undefined;
-  if (options.body !== undefined) {
+  let body: string | Blob | undefined;
+  if (options.raw) {
+    headers['Content-Type'] = options.raw.type || 'application/octet-stream';
+    body = options.raw;
+  } else if (options.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(options.body);
   }

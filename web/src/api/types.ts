@@ -10,6 +10,7 @@ export interface Me {
   role: Role;
   operator: boolean;
   account: { id: string; name: string };
+  totp_enabled?: boolean;
 }
 
 export interface LoginResponse {
@@ -150,4 +151,214 @@ export interface Scope {
   server?: string;
   app?: string;
   stream?: string;
+}
+
+export type TokenScope = 'read' | 'write' | 'admin';
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  created_at: string | number;
+  expires_at: string | number | null;
+  allowed_ips?: string[];
+  last_used_at?: string | number | null;
+}
+
+export interface NewApiToken extends ApiToken {
+  token: string;
+}
+
+export interface AccountUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  operator: boolean;
+  totp_enabled: boolean;
+  created_at: string | number;
+  /** Slice ids the user is limited to; empty: the whole account. */
+  slices?: string[];
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  created_at: string | number;
+  expires_at: string | number;
+  token?: string;
+  link?: string;
+}
+
+export interface InvitationInfo {
+  email: string;
+  role: Role;
+  account: string | { id: string; name: string };
+  invited_by: string | null | { email?: string; name?: string | null };
+  expires_at: string | number;
+}
+
+export interface BrandingFields {
+  product_name: string | null;
+  accent_color: string | null;
+  background_color: string | null;
+  surface_color: string | null;
+  text_color: string | null;
+  support_contact: string | null;
+  privacy_contact: string | null;
+  powered_by: boolean | null;
+}
+
+export interface BrandingSettings {
+  scope: string;
+  stored: Partial<BrandingFields> & { has_logo?: boolean; has_favicon?: boolean };
+  effective: BrandingFields & { logo_url: string | null; favicon_url: string | null };
+}
+
+export interface RetentionClass {
+  key: string;
+  class: string;
+  default_days: number;
+  holds: string;
+}
+
+export interface RetentionSettings {
+  scope: string;
+  account_id?: string;
+  maximum: Record<string, number>;
+  classes: RetentionClass[];
+  [key: string]: unknown;
+}
+
+export interface RetentionPreview {
+  account_id: string;
+  classes: { class: string; partitions_dropped: number; partitions_compacted: number; records: number; bytes: number }[];
+}
+
+export interface Account {
+  id: string;
+  name: string;
+  created_at: Instant;
+  domains: string[];
+  processing_restricted: boolean;
+  timezone: string;
+  limits: { max_servers: number | null; max_users: number | null };
+  servers: number;
+  users: number;
+}
+
+export interface AccountPatch {
+  name?: string;
+  timezone?: string;
+  domains?: string[];
+  processing_restricted?: boolean;
+}
+
+export interface LoginSession {
+  id: string;
+  created_at: Instant;
+  expires_at: Instant;
+  ip: string | null;
+  user_agent: string | null;
+  current: boolean;
+}
+
+export interface ActivityEntry {
+  time: Instant;
+  scope: 'account' | 'instance';
+  actor: string;
+  action: string;
+  target: string;
+  ip: string | null;
+  country: string | null;
+}
+
+export interface ActivityPage {
+  entries: ActivityEntry[];
+  next_cursor: string | null;
+}
+
+export interface Slice {
+  id: string;
+  name: string;
+  servers: string[];
+  app_regex: string | null;
+  stream_regex: string | null;
+  timezone: string;
+  created_at: Instant;
+}
+
+export interface SliceBody {
+  name: string;
+  servers: string[];
+  app_regex: string | null;
+  stream_regex: string | null;
+  timezone: string;
+}
+
+export type AlertKind = 'server_offline' | 'stream_down' | 'stream_up' | 'cpu' | 'ram' | 'viewers' | 'bandwidth';
+export type ChannelType = 'webhook' | 'slack' | 'discord' | 'email';
+
+export interface AlertScope {
+  server: string | null;
+  app: string | null;
+  stream: string | null;
+}
+
+export interface AlertRule {
+  id: string;
+  name: string;
+  kind: AlertKind;
+  scope: AlertScope;
+  after_s: number;
+  threshold: number | null;
+  direction: 'above' | 'below';
+  for_s: number;
+  cooldown_s: number;
+  repeat_s: number;
+  muted: boolean;
+  channel: { type: ChannelType; url: string | null; to: string | null; secret_set: boolean };
+  created_at: Instant;
+  firing: number;
+}
+
+export interface AlertRuleBody {
+  name?: string;
+  kind?: AlertKind;
+  scope?: Partial<AlertScope>;
+  after_s?: number;
+  threshold?: number;
+  direction?: 'above' | 'below';
+  for_s?: number;
+  cooldown_s?: number;
+  repeat_s?: number;
+  muted?: boolean;
+  channel?: { type?: ChannelType; url?: string; secret?: string; to?: string };
+}
+
+export interface AlertTestResult {
+  delivered: boolean;
+  status: number | null;
+  error: string | null;
+}
+
+export interface AlertNotice {
+  alert: string;
+  rule: string;
+  kind: AlertKind;
+  state: 'firing' | 'resolved';
+  scope: { server: string | null; server_name: string | null; app: string | null; stream: string | null };
+  time: Instant;
+  message: string;
+}
+
+export interface AlertEvent {
+  id: string;
+  time: Instant;
+  channel: ChannelType;
+  test: boolean;
+  alerts: AlertNotice[];
+  delivered: boolean;
+  deliveries: { time: Instant; attempt: number; ok: boolean; status: number | null; error: string | null }[];
 }

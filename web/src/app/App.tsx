@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, sessionExpired } from '../api/client';
 import { fetchMe, logout } from '../api/endpoints';
 import type { Me } from '../api/types';
+import { InvitePage } from '../pages/InvitePage';
 import { LoginPage } from '../pages/LoginPage';
 import { NotFoundPage } from '../pages/NotFoundPage';
 import { OverviewPage } from '../pages/OverviewPage';
@@ -25,8 +26,8 @@ function nextPath(search: string): string {
   return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/';
 }
 
-function Screen({ path }: { path: string }) {
-  if (path === '/') return <OverviewPage />;
+function Screen({ path, billingOnly }: { path: string; billingOnly: boolean }) {
+  if (path === '/') return billingOnly ? <ReportsPage report="billing" /> : <OverviewPage />;
   if (path === '/servers') return <ServersPage />;
   if (path === '/streams') return <StreamsPage />;
   const stream = matchPath('/streams/:app/*stream', path);
@@ -51,6 +52,8 @@ export function App() {
   const [bootError, setBootError] = useState<ApiError | null>(null);
   const [bootAttempt, setBootAttempt] = useState(0);
   const expired = useStore(sessionExpired);
+  // Screens may correct the signed-in user's profile (name, e-mail) through the store.
+  const liveMe = useStore(meStore);
   const { path, search } = useLocation();
 
   useEffect(() => {
@@ -81,8 +84,10 @@ export function App() {
 
   // Keep the address bar honest: /login while signed out (remembering where the user was going),
   // and away from /login once signed in.
+  const invite = matchPath('/invite/:token', path);
+
   useEffect(() => {
-    if (me === null && path !== '/login' && path !== '/privacy') {
+    if (me === null && path !== '/login' && path !== '/privacy' && !invite) {
       navigate(`/login?next=${encodeURIComponent(path + search)}`, { replace: true });
     } else if (me && path === '/login') {
       navigate(nextPath(search), { replace: true });
@@ -106,13 +111,27 @@ export function App() {
     navigate('/login', { replace: true });
   };
 
+  if (invite) {
+    return (
+      <InvitePage
+        token={invite.token ?? ''}
+        onAccepted={(user) => {
+          rememberSignedIn(true);
+          setReason(null);
+          // Without the user in the answer, ask the server who we are now.
+          if (user) setMe(user);
+          else setMeState(undefined);
+        }}
+      />
+    );
+  }
   if (me === undefined) return <Splash error={bootError} onRetry={() => setBootAttempt((n) => n + 1)} />;
   if (me === null) {
     return path === '/privacy' ? <PrivacyPage standalone /> : <LoginPage onLogin={onLogin} reason={reason} />;
   }
   return (
-    <Shell me={me} onLogout={onLogout}>
-      <Screen path={path} />
+    <Shell me={liveMe ?? me} onLogout={onLogout}>
+      <Screen path={path} billingOnly={me.role === 'billing' && !me.operator} />
     </Shell>
   );
 }

@@ -92,3 +92,11 @@ export async function initBranding(): Promise<void> {
 export function useBranding(): Branding {
   return useStore(brandingStore);
 }
+
+/** Shows a brand the user just saved, without reloading the page. */
+export function applyBranding(raw: unknown): void {
+  const b = normalise(raw);
+  if (!b) return;
+  brandingStore.set(b);
+  applyAccent(b.accent_color);
+}

@@ -17,7 +17,7 @@ interface Props {
   reason: 'expired' | 'signed-out' | null;
 }
 
-type FieldErrors = { email?: string; password?: string; form?: string };
+type FieldErrors = { email?: string; password?: string; code?: string; form?: string };
 
 export function LoginPage({ onLogin, reason }: Props) {
   const brand = useBranding();
@@ -25,6 +25,10 @@ export function LoginPage({ onLogin, reason }: Props) {
   useDocumentTitle(t('login.title'));
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  // Asked for once the server says the account has a second factor (after the right password).
+  const [needCode, setNeedCode] = useState(false);
+  const [code, setCode] = useState('');
+  const codeRef = useRef<HTMLInputElement>(null);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const [waitUntil, setWaitUntil] = useState(0);
@@ -33,6 +37,9 @@ export function LoginPage({ onLogin, reason }: Props) {
   const passwordRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => emailRef.current?.focus(), []);
+  useEffect(() => {
+    if (needCode) codeRef.current?.focus();
+  }, [needCode]);
 
   // Count the throttling delay down so the user sees when trying again makes sense.
   useEffect(() => {
@@ -50,12 +57,14 @@ export function LoginPage({ onLogin, reason }: Props) {
     const next: FieldErrors = {};
     if (!email.trim()) next.email = t('login.emailRequired');
     if (!password) next.password = t('login.passwordRequired');
+    if (needCode && !/^\d{6}$/.test(code.trim())) next.code = t('login.codeRequired');
     setErrors(next);
     if (next.email) return emailRef.current?.focus();
     if (next.password) return passwordRef.current?.focus();
+    if (next.code) return codeRef.current?.focus();
     setBusy(true);
     try {
-      const res = await login(email.trim(), password);
+      const res = await login(email.trim(), password, needCode ? code.trim() : undefined);
       onLogin(res.user ?? (await fetchMe()));
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : null;
@@ -66,6 +75,13 @@ export function LoginPage({ onLogin, reason }: Props) {
           setNow(Date.now());
         }
         setErrors({ form: secs ? '' : t('login.throttledNoTime') });
+      } else if (apiErr?.code === 'totp_required') {
+        setNeedCode(true);
+        setErrors({});
+      } else if (apiErr?.code === 'totp_invalid') {
+        setErrors({ code: t('login.codeInvalid') });
+        setCode('');
+        codeRef.current?.focus();
       } else if (apiErr?.status === 401 || apiErr?.status === 400) {
         setErrors({ form: t('login.invalid') });
         setPassword('');
@@ -140,6 +156,28 @@ export function LoginPage({ onLogin, reason }: Props) {
               </div>
             )}
           </div>
+          {needCode && (
+            <div class="field">
+              <label for={`${id}-code`}>{t('login.code')}</label>
+              <input
+                ref={codeRef}
+                id={`${id}-code`}
+                class="input"
+                type="text"
+                name="code"
+                autoComplete="one-time-code"
+                inputMode="numeric"
+                maxLength={6}
+                value={code}
+                aria-invalid={errors.code ? true : undefined}
+                aria-describedby={`${id}-code-hint`}
+                onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)}
+              />
+              <div class={errors.code ? 'field-error' : 'field-hint'} id={`${id}-code-hint`}>
+                {errors.code ?? t('login.codeHint')}
+              </div>
+            </div>
+          )}
           <div class="form-error" role="alert" aria-live="assertive">
             {formError && (
               <>

@@ -1,5 +1,5 @@
 import { useMemo } from 'preact/hooks';
-import { fetchBilling, fetchSummary } from '../../api/endpoints';
+import { fetchBilling } from '../../api/endpoints';
 import { Card } from '../../components/Card';
 import { CsvLink } from '../../components/CsvLink';
 import { EmptyState } from '../../components/EmptyState';
@@ -16,7 +16,6 @@ import type { ReportProps } from './DailyReport';
 /** 5-minute bandwidth with its peak and 95th percentile: the numbers transit is billed on. */
 export function BillingReport({ bounds, tz }: ReportProps) {
   const res = useApi((signal) => fetchBilling(bounds, signal), [bounds]);
-  const summary = useApi((signal) => fetchSummary(bounds, {}, signal), [bounds]);
   const b = res.data;
   const data = useMemo(() => {
     if (!b) return null;
@@ -24,6 +23,12 @@ export function BillingReport({ bounds, tz }: ReportProps) {
     const flat = (v: number) => aligned.times.map(() => v);
     return { times: aligned.times, values: [aligned.values[0] ?? [], flat(b.p95_bps), flat(b.peak_bps)] };
   }, [b, bounds]);
+  // Bandwidth is bytes × 8 / step, so the traffic of the range is the sum back (no audience query,
+  // which the billing role may not make).
+  const traffic = useMemo(
+    () => b && b.points.reduce((sum, [, bps]) => sum + ((bps ?? 0) * (b.step || 300)) / 8, 0),
+    [b],
+  );
   const lines = useMemo<ChartLine[]>(
     () => [
       { label: t('metric.bandwidth'), area: true },
@@ -39,7 +44,7 @@ export function BillingReport({ bounds, tz }: ReportProps) {
       <div class="stats-grid stats-grid-3">
         <StatCard label={t('reports.billing.p95')} value={b && formatBitrate(b.p95_bps)} tone="accent" />
         <StatCard label={t('reports.billing.peak')} value={b && formatBitrate(b.peak_bps)} />
-        <StatCard label={t('metric.traffic')} value={summary.data && formatBytes(summary.data.bytes_out)} />
+        <StatCard label={t('metric.traffic')} value={traffic != null ? formatBytes(traffic) : undefined} />
       </div>
       <Card
         title={title}
