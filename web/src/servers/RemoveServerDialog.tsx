@@ -1,8 +1,6 @@
-import { useState } from 'preact/hooks';
-import { ApiError } from '../api/client';
 import { deleteServer } from '../api/endpoints';
 import type { Server } from '../api/types';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { t } from '../i18n';
 
 interface Props {
@@ -13,45 +11,19 @@ interface Props {
 
 /** Confirms removing a server, saying what happens to its token and its statistics. */
 export function RemoveServerDialog({ server, onClose, onRemoved }: Props) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const remove = async () => {
-    if (!server) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await deleteServer(server.id);
-      onRemoved();
-      onClose();
-    } catch (err) {
-      const apiErr = err instanceof ApiError ? err : null;
-      setError(apiErr?.status === 403 ? t('error.forbidden') : apiErr?.message || t('error.generic', { code: apiErr?.code ?? 'client' }));
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <ConfirmDialog
       open={server !== null}
-      onClose={onClose}
       title={t('servers.removeTitle', { name: server?.name ?? '' })}
-      footer={
-        <>
-          <button type="button" class="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="button" class="button button-danger" onClick={remove} disabled={busy}>
-            {t('servers.removeConfirm')}
-          </button>
-        </>
-      }
+      confirmLabel={t('servers.removeConfirm')}
+      onConfirm={async () => {
+        if (!server) return;
+        await deleteServer(server.id);
+        onRemoved();
+      }}
+      onClose={onClose}
     >
       <p>{t('servers.removeBody')}</p>
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -1,8 +1,6 @@
-import { useState } from 'preact/hooks';
-import { ApiError } from '../api/client';
 import { deleteToken } from '../api/endpoints';
 import type { ApiToken } from '../api/types';
-import { Dialog } from '../components/Dialog';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { t } from '../i18n';
 
 interface Props {
@@ -13,45 +11,19 @@ interface Props {
 
 /** Confirms revoking an API token: programs using it stop working at once. */
 export function RevokeTokenDialog({ token, onClose, onRevoked }: Props) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const revoke = async () => {
-    if (!token) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await deleteToken(token.id);
-      onRevoked();
-      onClose();
-    } catch (err) {
-      const apiErr = err instanceof ApiError ? err : null;
-      setError(apiErr?.status === 403 ? t('error.forbidden') : apiErr?.message || t('error.generic', { code: apiErr?.code ?? 'client' }));
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Dialog
+    <ConfirmDialog
       open={token !== null}
-      onClose={onClose}
       title={t('tokens.revokeTitle', { name: token?.name ?? '' })}
-      footer={
-        <>
-          <button type="button" class="button" onClick={onClose}>
-            {t('common.cancel')}
-          </button>
-          <button type="button" class="button button-danger" onClick={revoke} disabled={busy}>
-            {t('tokens.revokeConfirm')}
-          </button>
-        </>
-      }
+      confirmLabel={t('tokens.revokeConfirm')}
+      onConfirm={async () => {
+        if (!token) return;
+        await deleteToken(token.id);
+        onRevoked();
+      }}
+      onClose={onClose}
     >
       <p>{t('tokens.revokeBody')}</p>
-      {error && (
-        <p class="field-error" role="alert">
-          {error}
-        </p>
-      )}
-    </Dialog>
+    </ConfirmDialog>
   );
 }
