@@ -274,7 +274,7 @@ struct Work {
 /// Rough size of what the writer holds for the next checkpoint, in bytes. While a checkpoint is
 /// being written the next one accumulates; past [`PENDING_LIMIT_BYTES`] the writer waits for the
 /// checkpoint thread instead, so ingest meets a full queue (429) rather than memory growing.
-pub const PENDING_LIMIT_BYTES: usize = 32 << 20;
+pub const PENDING_LIMIT_BYTES: usize = 16 << 20;
 
 impl Pending {
     fn approx_bytes(&self) -> usize {
