@@ -321,9 +321,9 @@ $asn_line
 
 # --- Alert e-mail -------------------------------------------------------------------------
 
-# SMTP relay for e-mail alerts: smtp://host:587 (STARTTLS), smtps://host:465 (TLS),
-# smtp://host:25?tls=none (plain, local relays only); credentials as user:pass@host.
-# smtp_url = "smtp://alerts:secret@mail.example.com:587"
+# SMTP relay for e-mail alerts: smtps://host:465 (TLS), smtp://host:587?tls=required
+# (STARTTLS), smtp://host:25 (plain, local relays only); credentials as user:pass@host.
+# smtp_url = "smtps://alerts:secret@mail.example.com:465"
 
 # Sender address of alert e-mails.
 # smtp_from = "Tally <alerts@example.com>"

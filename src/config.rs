@@ -87,8 +87,8 @@ pub struct ServeArgs {
     /// Public base URL of the panel, used in setup links [default: derived from --listen]
     #[arg(long, env = "TALLY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// SMTP relay for e-mail alerts: smtp://host:587 (STARTTLS), smtps://host:465 (TLS),
-    /// smtp://host:25?tls=none (plain, local relays only); credentials as user:pass@host
+    /// SMTP relay for e-mail alerts: smtps://host:465 (TLS), smtp://host:587?tls=required
+    /// (STARTTLS), smtp://host:25 (plain, local relays only); credentials as user:pass@host
     #[arg(long, env = "TALLY_SMTP_URL", value_name = "URL")]
     pub smtp_url: Option<String>,
     /// Sender address of alert e-mails, e.g. "Tally <alerts@example.com>"
@@ -466,12 +466,12 @@ impl SmtpRelay {
                 "smtp_url is set but smtp_from is not; set the sender address too, e.g. --smtp-from alerts@example.com".into(),
             )),
             (None, Some(_)) => Err(ConfigError::Invalid(
-                "smtp_from is set but smtp_url is not; set the relay too, e.g. --smtp-url smtp://mail.example.com:587".into(),
+                "smtp_from is set but smtp_url is not; set the relay too, e.g. --smtp-url smtps://mail.example.com:465".into(),
             )),
             (Some(url), Some(from)) => {
                 if let Err(e) = lettre::SmtpTransport::from_url(&url) {
                     return Err(ConfigError::Invalid(format!(
-                        "smtp_url is not a usable SMTP URL ({e}); use smtp://host:587 or smtps://host:465"
+                        "smtp_url is not a usable SMTP URL ({e}); use smtps://host:465 or smtp://host:587?tls=required"
                     )));
                 }
                 if let Err(e) = from.parse::<lettre::message::Mailbox>() {

@@ -69,7 +69,9 @@ curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: appli
     -d '{"name":"edge-1"}' "$url/api/v1/servers"
 
 # Left out: the operations that end the test's own session or user (they only answer 2xx/4xx,
-# but every later request would then be a 401 and test nothing).
+# but every later request would then be a 401 and test nothing), and the media-server hook
+# receivers: their schema makes the generator itself fail now and then, and tests/it/hooks.rs
+# feeds them malformed, oversized and wrong-typed bodies.
 # Run from the temporary directory: schemathesis keeps a cache in the working directory.
 status=0
 st=$(pwd)/$venv/bin/schemathesis
@@ -89,6 +91,7 @@ rm -rf "$report"
     --exclude-name 'DELETE /api/v1/me' \
     --exclude-name 'PUT /api/v1/me/password' \
     --exclude-name 'DELETE /api/v1/me/sessions/{id}' \
+    --exclude-path-regex '^/hooks/' \
     --suppress-health-check all \
     --report ndjson --report-dir "$report" \
     --warnings off) || status=$?
