@@ -513,6 +513,22 @@ pub(crate) fn scan(dir: &std::path::Path, needles: &[Vec<u8>], hits: &mut Vec<St
     }
 }
 
+/// Asserts that no planted viewer IP, in any of its text or binary forms, is anywhere in the
+/// (stopped) app's data directory or in its logs.
+pub(crate) fn assert_no_planted_ip(app: &TestApp) {
+    let needles: Vec<Vec<u8>> = PLANTED.iter().flat_map(|ip| forms(ip)).collect();
+    let mut hits = Vec::new();
+    scan(&app.data_dir(), &needles, &mut hits);
+    assert!(hits.is_empty(), "viewer IPs found on disk: {hits:?}");
+    let logs = app.logs();
+    for n in &needles {
+        assert!(
+            !logs.as_bytes().windows(n.len()).any(|w| w == n.as_slice()),
+            "viewer IP in logs: {n:?}"
+        );
+    }
+}
+
 #[test]
 fn privacy_viewer_ips_never_reach_disk_or_logs() {
     let mut app = TestApp::spawn();
@@ -557,17 +573,7 @@ fn privacy_viewer_ips_never_reach_disk_or_logs() {
     assert_eq!(app.ingest(&token, &bad).status, 400);
     assert_eq!(app.get("/api/v1/stats/summary").json()["views"], 4);
     app.stop();
-    let needles: Vec<Vec<u8>> = PLANTED.iter().flat_map(|ip| forms(ip)).collect();
-    let mut hits = Vec::new();
-    scan(&app.data_dir(), &needles, &mut hits);
-    assert!(hits.is_empty(), "viewer IPs found on disk: {hits:?}");
-    let logs = app.logs();
-    for n in &needles {
-        assert!(
-            !logs.as_bytes().windows(n.len()).any(|w| w == n.as_slice()),
-            "viewer IP in logs: {n:?}"
-        );
-    }
+    assert_no_planted_ip(&app);
 }
 
 #[test]
