@@ -393,6 +393,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn smtp_relay_is_checked_and_shows_only_its_host() {
+        let relay = SmtpRelay::from_parts(
+            Some("smtps://alerts:s3cret@mail.example.com:465".into()),
+            Some("Panel <alerts@example.com>".into()),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(relay.host, "mail.example.com");
+        assert!(!format!("{relay:?}").contains("s3cret"));
+        let err = |u: Option<&str>, f: Option<&str>| {
+            SmtpRelay::from_parts(u.map(Into::into), f.map(Into::into))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(Some("smtp://h:25"), None).contains("smtp_from"));
+        assert!(err(None, Some("a@example.com")).contains("smtp_url"));
+        assert!(err(Some("not a url"), Some("a@example.com")).contains("smtp_url"));
+        assert!(err(Some("smtp://h:25"), Some("no address")).contains("smtp_from"));
+        assert!(
+            SmtpRelay::from_parts(Some(" ".into()), None)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            url_host("https://u:p@hooks.example.org:8443/x?y"),
+            Some("hooks.example.org".into())
+        );
+        assert_eq!(url_host("::"), None);
+    }
+
+    #[test]
     fn defaults_are_local_plain_http() {
         let c = Config::merge(&ServeArgs::default(), FileConfig::default()).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
@@ -479,15 +510,18 @@ impl SmtpRelay {
                         "smtp_from `{from}` is not an e-mail address ({e})"
                     )));
                 }
-                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-                let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-                let host = rest
-                    .split(['/', '?', ':'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
+                let host = url_host(&url).unwrap_or_default();
                 Ok(Some(SmtpRelay { url, from, host }))
             }
         }
     }
+}
+
+/// The host part of a URL (`smtps://user:pass@mail.example.com:465` → `mail.example.com`), for
+/// naming a service in the privacy notice and logs without its credentials.
+pub fn url_host(url: &str) -> Option<String> {
+    url::Url::parse(url.trim())
+        .ok()?
+        .host_str()
+        .map(str::to_string)
 }

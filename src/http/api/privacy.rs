@@ -71,9 +71,7 @@ fn processors(
             .alert_rules_of(a.id)?
             .iter()
             .filter_map(|r| r.channel.url.as_deref())
-            .filter_map(|u| u.split_once("://").map(|(_, rest)| rest))
-            .filter_map(|rest| rest.split(['/', '?']).next())
-            .map(|h| h.rsplit_once('@').map_or(h, |(_, h)| h).to_string())
+            .filter_map(crate::config::url_host)
             .collect();
         hosts.sort();
         hosts.dedup();
@@ -94,11 +92,7 @@ fn notice_input(state: &State, account: Option<&Account>) -> Result<NoticeInput,
     let cfg = &state.config;
     let mut other_services = Vec::new();
     if let TlsMode::Acme { directory, .. } = &cfg.tls {
-        let host = directory
-            .split("://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or(directory);
+        let host = crate::config::url_host(directory).unwrap_or_else(|| directory.clone());
         other_services.push(Processor {
             name: format!("the certificate authority at {host}"),
             purpose: "it issues the panel's TLS certificates and receives the panel's domain names, no personal data.".into(),
