@@ -403,7 +403,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let panel = Panel::start(&a.target)?;
-    let start_time = crate::now() - (a.duration as i64 * 200);
+    // Each report moves its server's clock 30 s on, many times faster than the wall clock; start
+    // far enough back that the last report is still in the past (the panel refuses reports more
+    // than 10 minutes ahead). Flat out, allow for 20 reports per server per second.
+    let reports_per_server_s = if a.rate > 0 {
+        a.rate as f64 / (a.servers.max(1) * a.viewers.max(1)) as f64 * 1.5
+    } else {
+        20.0
+    };
+    let start_time = crate::now() - (a.duration as f64 * reports_per_server_s * 30.0) as i64 - 3600;
     let mut servers = Vec::new();
     for i in 0..a.servers {
         let name = format!("bench-{i}");

@@ -23,6 +23,7 @@ pub mod ingest;
 
 pub mod jobs;
 pub mod lifecycle;
+pub mod memory;
 pub mod model;
 pub mod ops;
 pub mod query;

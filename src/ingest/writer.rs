@@ -305,19 +305,23 @@ impl Checkpointer {
     fn write(&self, work: &Work) -> Result<(), StoreError> {
         let _gate = self.gate.read();
         let started = Instant::now();
-        let folds = build_folds(&work.pending);
-        for (pid, fold) in &folds {
-            if fold.is_empty() {
-                continue;
+        // One storage class at a time: the folds of every resolution at once would hold several
+        // copies of the pending breakdowns.
+        for class in Class::ALL {
+            let folds = build_folds(&work.pending, class);
+            for (pid, fold) in &folds {
+                if fold.is_empty() {
+                    continue;
+                }
+                let Some(part) = self.parts.get(pid, true)? else {
+                    continue;
+                };
+                if part.applied()? >= work.id {
+                    continue;
+                }
+                part.apply(work.id, fold)?;
+                part.flush()?;
             }
-            let Some(part) = self.parts.get(pid, true)? else {
-                continue;
-            };
-            if part.applied()? >= work.id {
-                continue;
-            }
-            part.apply(work.id, fold)?;
-            part.flush()?;
         }
         self.meta.put_dims(&work.pending.dims)?;
         self.meta.remember_reports(&work.pending.dedupe)?;
@@ -606,6 +610,7 @@ impl State {
     fn run(&mut self, rx: Receiver<Job>, every: Duration) {
         let mut batch: Vec<Job> = Vec::with_capacity(512);
         let mut last_bound_check = Instant::now();
+        let mut last_size_check = Instant::now();
         loop {
             let wait = every
                 .saturating_sub(self.last_checkpoint.elapsed())
@@ -670,7 +675,16 @@ impl State {
                 return;
             }
             let due = self.last_checkpoint.elapsed() >= every;
-            if self.busy.is_none() && (due || !self.waiters.is_empty()) {
+            // Under heavy load a checkpoint starts as soon as enough has accumulated, so what
+            // one checkpoint holds stays bounded whatever the rate.
+            let full = self.busy.is_none()
+                && self.pending.dirty
+                && last_size_check.elapsed() >= Duration::from_millis(50)
+                && {
+                    last_size_check = Instant::now();
+                    self.pending.approx_bytes() >= PENDING_LIMIT_BYTES
+                };
+            if self.busy.is_none() && (due || full || !self.waiters.is_empty()) {
                 self.start_checkpoint(crate::now());
                 if due {
                     self.parts.close_idle(Duration::from_secs(60));
@@ -1144,62 +1158,59 @@ fn add_dims(dims: &mut Dims, v: &ViewerDims, stat: DimStat) {
 }
 
 /// Spreads minute deltas over every scope and resolution, grouped by target partition.
-fn build_folds(p: &Pending) -> HashMap<PartitionId, Fold> {
+fn build_folds(p: &Pending, class: Class) -> HashMap<PartitionId, Fold> {
     let mut folds: HashMap<PartitionId, Fold> = HashMap::new();
+    let Class::Rollup(res) = class else {
+        for (k, hll) in &p.uniq {
+            let pid = PartitionId::at(k.account, Class::Sketch, k.minute);
+            let fold = folds.entry(pid).or_default();
+            for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
+                let id = info.id();
+                fold.hll.entry((id, k.minute)).or_default().merge(hll);
+                fold.series.entry(id).or_insert_with(|| info.clone());
+            }
+        }
+        return folds;
+    };
     for (k, d) in &p.streams {
         let scalars = Scalars {
             peak_viewers: 0,
             ..d.scalars.clone()
         };
-        for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
-            let id = info.id();
-            for res in Resolution::ALL {
-                let pid = PartitionId::at(k.account, Class::Rollup(res), k.minute);
-                let fold = folds.entry(pid).or_default();
-                let bucket = res.bucket(k.minute);
-                fold.scalars
-                    .entry((id, bucket))
-                    .or_default()
-                    .merge(&scalars);
-                if !d.dims.0.is_empty() {
-                    fold.dims.entry((id, bucket)).or_default().merge(&d.dims);
-                }
-                fold.series.entry(id).or_insert_with(|| info.clone());
-            }
-        }
-    }
-    for ((account, server, minute), h) in &p.hosts {
-        for info in [SeriesInfo::total(), SeriesInfo::server(*server)] {
-            let id = info.id();
-            for res in Resolution::ALL {
-                let pid = PartitionId::at(*account, Class::Rollup(res), *minute);
-                let fold = folds.entry(pid).or_default();
-                fold.scalars
-                    .entry((id, res.bucket(*minute)))
-                    .or_default()
-                    .merge(h);
-                fold.series.entry(id).or_insert_with(|| info.clone());
-            }
-        }
-    }
-    for ((account, id, minute), peak) in &p.peaks {
-        for res in Resolution::ALL {
-            let pid = PartitionId::at(*account, Class::Rollup(res), *minute);
-            let fold = folds.entry(pid).or_default();
-            let s = fold.scalars.entry((*id, res.bucket(*minute))).or_default();
-            s.peak_viewers = s.peak_viewers.max(*peak);
-            if let Some(info) = p.series.get(&(*account, *id)) {
-                fold.series.entry(*id).or_insert_with(|| info.clone());
-            }
-        }
-    }
-    for (k, hll) in &p.uniq {
-        let pid = PartitionId::at(k.account, Class::Sketch, k.minute);
+        let pid = PartitionId::at(k.account, class, k.minute);
+        let bucket = res.bucket(k.minute);
         let fold = folds.entry(pid).or_default();
         for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
             let id = info.id();
-            fold.hll.entry((id, k.minute)).or_default().merge(hll);
+            fold.scalars
+                .entry((id, bucket))
+                .or_default()
+                .merge(&scalars);
+            if !d.dims.0.is_empty() {
+                fold.dims.entry((id, bucket)).or_default().merge(&d.dims);
+            }
             fold.series.entry(id).or_insert_with(|| info.clone());
+        }
+    }
+    for ((account, server, minute), h) in &p.hosts {
+        let pid = PartitionId::at(*account, class, *minute);
+        let fold = folds.entry(pid).or_default();
+        for info in [SeriesInfo::total(), SeriesInfo::server(*server)] {
+            let id = info.id();
+            fold.scalars
+                .entry((id, res.bucket(*minute)))
+                .or_default()
+                .merge(h);
+            fold.series.entry(id).or_insert_with(|| info.clone());
+        }
+    }
+    for ((account, id, minute), peak) in &p.peaks {
+        let pid = PartitionId::at(*account, class, *minute);
+        let fold = folds.entry(pid).or_default();
+        let s = fold.scalars.entry((*id, res.bucket(*minute))).or_default();
+        s.peak_viewers = s.peak_viewers.max(*peak);
+        if let Some(info) = p.series.get(&(*account, *id)) {
+            fold.series.entry(*id).or_insert_with(|| info.clone());
         }
     }
     folds

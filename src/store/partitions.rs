@@ -603,6 +603,11 @@ impl Partitions {
         Ok(Some(part))
     }
 
+    /// Partitions open right now.
+    pub fn open_count(&self) -> usize {
+        self.open.lock().len()
+    }
+
     /// Closes partitions unused for `idle`.
     pub fn close_idle(&self, idle: Duration) {
         let cutoff = Instant::now() - idle;

@@ -146,6 +146,35 @@ pub async fn metrics(state: State, p: Principal) -> Result<HttpResponse, ApiErro
         "Bytes on disk of all rollup partitions.",
         state.parts.size_on_disk() as f64,
     );
+    let mem = crate::memory::stats();
+    metric(
+        "tally_process_resident_bytes",
+        "gauge",
+        "Resident memory of the panel process.",
+        mem.resident as f64,
+    );
+    if let Some(v) = mem.allocated {
+        metric(
+            "tally_memory_allocated_bytes",
+            "gauge",
+            "Bytes in live heap allocations.",
+            v as f64,
+        );
+    }
+    if let Some(v) = mem.allocator_resident {
+        metric(
+            "tally_memory_allocator_resident_bytes",
+            "gauge",
+            "Physical memory held by the allocator (live allocations, caches and metadata).",
+            v as f64,
+        );
+    }
+    metric(
+        "tally_storage_open_partitions",
+        "gauge",
+        "Rollup partitions open in memory.",
+        state.parts.open_count() as f64,
+    );
     metric(
         "tally_uptime_seconds",
         "gauge",
