@@ -276,6 +276,10 @@ struct Work {
 /// checkpoint thread instead, so ingest meets a full queue (429) rather than memory growing.
 pub const PENDING_LIMIT_BYTES: usize = 16 << 20;
 
+/// Partitions nobody used for this long are closed (sled keeps much of an open database in
+/// memory; a closed one costs nothing until it is read again).
+const PARTITION_IDLE: Duration = Duration::from_secs(30);
+
 impl Pending {
     fn approx_bytes(&self) -> usize {
         const ENTRY: usize = 64;
@@ -611,6 +615,7 @@ impl State {
         let mut batch: Vec<Job> = Vec::with_capacity(512);
         let mut last_bound_check = Instant::now();
         let mut last_size_check = Instant::now();
+        let mut last_idle_close = Instant::now();
         loop {
             let wait = every
                 .saturating_sub(self.last_checkpoint.elapsed())
@@ -686,9 +691,11 @@ impl State {
                 };
             if self.busy.is_none() && (due || full || !self.waiters.is_empty()) {
                 self.start_checkpoint(crate::now());
-                if due {
-                    self.parts.close_idle(Duration::from_secs(60));
-                }
+            }
+            // Checked on its own clock: under load checkpoints start early and `due` stays false.
+            if last_idle_close.elapsed() >= every {
+                last_idle_close = Instant::now();
+                self.parts.close_idle(PARTITION_IDLE);
             }
         }
     }
