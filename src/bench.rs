@@ -373,15 +373,9 @@ impl SimServer {
     }
 }
 
+/// A size field of the panel's `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in KiB.
 fn rss_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    crate::memory::proc_status_bytes(&pid.to_string(), field).map(|b| b / 1024)
 }
 
 /// `95 s` → `1m35s`, for the interval table.
@@ -456,7 +450,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         let peak = peak_rss.clone();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                if let Some(kib) = rss_kib(pid, "VmRSS:") {
+                if let Some(kib) = rss_kib(pid, "VmRSS") {
                     peak.fetch_max(kib, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -562,7 +556,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 (std::mem::take(&mut w.0), std::mem::take(&mut w.1))
             };
             lat.sort_by(|a, b| a.total_cmp(b));
-            let rss = panel.pid().and_then(|p| rss_kib(p, "VmRSS:")).unwrap_or(0);
+            let rss = panel.pid().and_then(|p| rss_kib(p, "VmRSS")).unwrap_or(0);
             println!(
                 "  {:>7}  {:>10}  {:>8.1}  {:>8.1}  {:>6}  {:>8}",
                 format_elapsed(s),
@@ -594,7 +588,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         Some(&panel.token),
         None,
     );
-    let hwm = panel.pid().and_then(|p| rss_kib(p, "VmHWM:")).unwrap_or(0);
+    let hwm = panel.pid().and_then(|p| rss_kib(p, "VmHWM")).unwrap_or(0);
     println!("\nresults");
     println!(
         "  accepted viewer records   {total} in {elapsed:.1} s = {:.0} records/s",

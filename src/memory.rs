@@ -25,7 +25,7 @@ pub struct MemoryStats {
 /// Reads the current figures.
 pub fn stats() -> MemoryStats {
     MemoryStats {
-        resident: resident_bytes().unwrap_or(0),
+        resident: resident_bytes("self").unwrap_or(0),
         ..allocator_stats()
     }
 }
@@ -47,11 +47,23 @@ fn allocator_stats() -> MemoryStats {
     MemoryStats::default()
 }
 
-/// Resident set size from `/proc/self/statm` (Linux), in bytes.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+/// A field of `/proc/<pid>/status` that is a size in kB (`VmRSS`, `VmHWM`), in bytes; `pid`
+/// may be `self`. Linux only.
+pub fn proc_status_bytes(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Resident set size of a process, in bytes.
+pub fn resident_bytes(pid: &str) -> Option<u64> {
+    proc_status_bytes(pid, "VmRSS")
 }
 
 #[cfg(test)]
@@ -60,6 +72,9 @@ mod tests {
     fn reads_resident_memory() {
         let s = super::stats();
         assert!(s.resident > 0);
+        assert!(super::proc_status_bytes("self", "VmHWM").unwrap_or(0) >= s.resident / 2);
+        assert_eq!(super::proc_status_bytes("self", "NoSuchField"), None);
+        assert_eq!(super::resident_bytes("not-a-pid"), None);
         #[cfg(feature = "jemalloc")]
         assert!(s.allocated.unwrap_or(0) > 0);
     }

@@ -271,9 +271,9 @@ struct Work {
     snap: Vec<u8>,
 }
 
-/// Rough size of what the writer holds for the next checkpoint, in bytes. While a checkpoint is
-/// being written the next one accumulates; past [`PENDING_LIMIT_BYTES`] the writer waits for the
-/// checkpoint thread instead, so ingest meets a full queue (429) rather than memory growing.
+/// Rough size of what the writer holds for the next checkpoint, in bytes. Past it the next
+/// checkpoint starts at once (after the one in flight, if any: then ingest meets a full queue,
+/// 429, rather than memory growing).
 pub const PENDING_LIMIT_BYTES: usize = 16 << 20;
 
 /// Partitions nobody used for this long are closed (sled keeps much of an open database in
@@ -614,7 +614,6 @@ impl State {
     fn run(&mut self, rx: Receiver<Job>, every: Duration) {
         let mut batch: Vec<Job> = Vec::with_capacity(512);
         let mut last_bound_check = Instant::now();
-        let mut last_size_check = Instant::now();
         let mut last_idle_close = Instant::now();
         loop {
             let wait = every
@@ -680,16 +679,7 @@ impl State {
                 return;
             }
             let due = self.last_checkpoint.elapsed() >= every;
-            // Under heavy load a checkpoint starts as soon as enough has accumulated, so what
-            // one checkpoint holds stays bounded whatever the rate.
-            let full = self.busy.is_none()
-                && self.pending.dirty
-                && last_size_check.elapsed() >= Duration::from_millis(50)
-                && {
-                    last_size_check = Instant::now();
-                    self.pending.approx_bytes() >= PENDING_LIMIT_BYTES
-                };
-            if self.busy.is_none() && (due || full || !self.waiters.is_empty()) {
+            if self.busy.is_none() && (due || !self.waiters.is_empty()) {
                 self.start_checkpoint(crate::now());
             }
             // Checked on its own clock: under load checkpoints start early and `due` stays false.
@@ -731,23 +721,22 @@ impl State {
         Ok(Work { id, pending, snap })
     }
 
-    /// When the next checkpoint has grown past [`PENDING_LIMIT_BYTES`] while the previous one
-    /// is still being written, waits for it and starts the next at once. Meanwhile reports wait
-    /// in the queue, and once that is full ingest answers 429.
+    /// Once the next checkpoint has grown past [`PENDING_LIMIT_BYTES`] it starts at once, so
+    /// what one checkpoint holds stays bounded whatever the rate. If the previous one is still
+    /// being written the writer waits for it first; meanwhile reports wait in the queue, and
+    /// once that is full ingest answers 429.
     fn bound_pending(&mut self) {
-        let Some(b) = self.busy else {
-            return;
-        };
         if self.pending.approx_bytes() < PENDING_LIMIT_BYTES {
             return;
         }
-        self.stats
-            .backpressure_waits
-            .fetch_add(1, Ordering::Relaxed);
-        self.ckpt.wait_for(b);
-        self.busy = None;
-        self.checkpoint = self.checkpoint.max(b);
-        self.release_waiters();
+        if let Some(b) = self.busy.take() {
+            self.stats
+                .backpressure_waits
+                .fetch_add(1, Ordering::Relaxed);
+            self.ckpt.wait_for(b);
+            self.checkpoint = self.checkpoint.max(b);
+            self.release_waiters();
+        }
         self.start_checkpoint(crate::now());
     }
 

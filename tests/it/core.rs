@@ -424,8 +424,30 @@ fn api_requires_authentication_and_answers_json_errors() {
     assert_eq!(error_of(&bad).2, json!("from"));
     assert_eq!(app.get("/api/v1/servers/0000000000000001").status, 404);
     assert_eq!(app.get("/api/v1/servers/..%2f..").status, 404);
-    let metrics = app.get("/metrics");
-    assert!(metrics.text().contains("tally_ingest_reports_total"));
+    let metrics = app.get("/metrics").text();
+    assert!(metrics.contains("tally_ingest_reports_total"));
+    // Memory figures: the process's RSS and jemalloc's view (the default build).
+    for name in [
+        "tally_process_resident_bytes",
+        "tally_memory_allocated_bytes",
+        "tally_memory_allocator_resident_bytes",
+        "tally_storage_open_partitions",
+    ] {
+        let value: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"));
+        assert!(value >= 0.0, "{name} = {value}");
+    }
+    let rss: f64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("tally_process_resident_bytes ")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0);
+    assert!(rss > 1e6, "RSS {rss}");
     let t = app.token.clone();
     assert_eq!(
         app.send("POST", "/api/v1/auth/logout", Some(&t), None)
