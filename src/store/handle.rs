@@ -240,30 +240,13 @@ impl MetaStore {
     pub fn reopen(&self) -> Result<(), StoreError> {
         let mut guard = self.shared.db.write();
         drop(guard.take());
-        // Other threads may still be inside sled's background work for the old handle; its
-        // file lock goes with the last reference, so give it a few tries.
-        let mut tries = 0;
-        loop {
-            match MetaDb::open(&self.shared.path, self.shared.cache_bytes) {
-                Ok(db) => {
-                    *guard = Some(db);
-                    self.shared
-                        .reopen_no_space
-                        .store(false, std::sync::atomic::Ordering::Relaxed);
-                    return Ok(());
-                }
-                Err(e) if tries >= 20 => {
-                    self.shared
-                        .reopen_no_space
-                        .store(e.is_no_space(), std::sync::atomic::Ordering::Relaxed);
-                    return Err(e);
-                }
-                Err(_) => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-            }
-        }
+        let reopened = MetaDb::open(&self.shared.path, self.shared.cache_bytes);
+        self.shared.reopen_no_space.store(
+            matches!(&reopened, Err(e) if e.is_no_space()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        *guard = Some(reopened?);
+        Ok(())
     }
 
     /// Rewrites the database with only its live records and swaps the copy in, so that removed

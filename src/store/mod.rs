@@ -93,8 +93,27 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
 ///
 /// The background flusher is off: durability comes from the ingest journal and explicit
 /// flushes at checkpoints, and one thread per open partition would add up.
+///
+/// sled's file lock goes with the last reference to a database, and its I/O threads can hold
+/// one for a moment after the handle is dropped; a lock found taken is retried for up to a
+/// second before it is reported as held by another process.
 pub fn open_db(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(path).map_err(io_error)?;
+    let mut tries = 0;
+    loop {
+        match open_db_once(path, cache_bytes) {
+            Err(StoreError::Locked(_)) if tries < LOCK_RETRIES => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+const LOCK_RETRIES: u32 = 20;
+
+fn open_db_once(path: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     sled::Config::new()
         .path(path)
         .cache_capacity(cache_bytes)
