@@ -705,6 +705,16 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
             .map_err(|_| anyhow::anyhow!("a fill thread panicked"))??;
     }
     println!("  filled in {:.1} s", fill_started.elapsed().as_secs_f64());
+    let memory = |when: &str| {
+        if let Some(pid) = panel.pid() {
+            println!(
+                "  panel RSS {when}: {} MiB, peak {} MiB",
+                rss_kib(pid, "VmRSS").unwrap_or(0) / 1024,
+                rss_kib(pid, "VmHWM").unwrap_or(0) / 1024
+            );
+        }
+    };
+    memory("after the fill");
     let range = format!("from={begin}&to={end}");
     let queries = [
         (
@@ -765,6 +775,7 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
             times.last().copied().unwrap_or(0.0)
         );
     }
+    memory("after the queries");
     Ok(())
 }
 

@@ -207,10 +207,11 @@ impl Query<'_> {
             return Ok(vec![info.id()]);
         }
         let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for pid in self.parts.overlapping(account, class, range.from, range.to) {
             if let Some(part) = self.parts.get(&pid, false)? {
                 for (id, info) in part.series()? {
-                    if filter.matches_stream_series(&info) && !ids.contains(&id) {
+                    if filter.matches_stream_series(&info) && seen.insert(id) {
                         ids.push(id);
                     }
                 }

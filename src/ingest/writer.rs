@@ -312,7 +312,7 @@ impl Checkpointer {
         // One storage class at a time: the folds of every resolution at once would hold several
         // copies of the pending breakdowns.
         for class in Class::ALL {
-            let folds = build_folds(&work.pending, class);
+            let folds = build_folds(&work.pending, class, |id| self.parts.resolve(id));
             for (pid, fold) in &folds {
                 if fold.is_empty() {
                     continue;
@@ -1153,12 +1153,22 @@ fn add_dims(dims: &mut Dims, v: &ViewerDims, stat: DimStat) {
     dims.add(DimKey::Device(v.device), stat);
 }
 
-/// Spreads minute deltas over every scope and resolution, grouped by target partition.
-fn build_folds(p: &Pending, class: Class) -> HashMap<PartitionId, Fold> {
+/// Spreads minute deltas over every scope and resolution, grouped by target partition;
+/// `resolve` maps a partition of this build's layout to the one that stores its period.
+fn build_folds(
+    p: &Pending,
+    class: Class,
+    resolve: impl Fn(PartitionId) -> PartitionId,
+) -> HashMap<PartitionId, Fold> {
     let mut folds: HashMap<PartitionId, Fold> = HashMap::new();
+    let mut resolved: HashMap<PartitionId, PartitionId> = HashMap::new();
+    let mut at = |account: Id, class: Class, t: i64| {
+        let id = PartitionId::at(account, class, t);
+        *resolved.entry(id).or_insert_with(|| resolve(id))
+    };
     let Class::Rollup(res) = class else {
         for (k, hll) in &p.uniq {
-            let pid = PartitionId::at(k.account, Class::Sketch, k.minute);
+            let pid = at(k.account, Class::Sketch, k.minute);
             let fold = folds.entry(pid).or_default();
             for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
                 let id = info.id();
@@ -1173,7 +1183,7 @@ fn build_folds(p: &Pending, class: Class) -> HashMap<PartitionId, Fold> {
             peak_viewers: 0,
             ..d.scalars.clone()
         };
-        let pid = PartitionId::at(k.account, class, k.minute);
+        let pid = at(k.account, class, k.minute);
         let bucket = res.bucket(k.minute);
         let fold = folds.entry(pid).or_default();
         for info in SeriesInfo::scopes(k.server, &k.app, &k.stream) {
@@ -1189,7 +1199,7 @@ fn build_folds(p: &Pending, class: Class) -> HashMap<PartitionId, Fold> {
         }
     }
     for ((account, server, minute), h) in &p.hosts {
-        let pid = PartitionId::at(*account, class, *minute);
+        let pid = at(*account, class, *minute);
         let fold = folds.entry(pid).or_default();
         for info in [SeriesInfo::total(), SeriesInfo::server(*server)] {
             let id = info.id();
@@ -1201,7 +1211,7 @@ fn build_folds(p: &Pending, class: Class) -> HashMap<PartitionId, Fold> {
         }
     }
     for ((account, id, minute), peak) in &p.peaks {
-        let pid = PartitionId::at(*account, class, *minute);
+        let pid = at(*account, class, *minute);
         let fold = folds.entry(pid).or_default();
         let s = fold.scalars.entry((*id, res.bucket(*minute))).or_default();
         s.peak_viewers = s.peak_viewers.max(*peak);

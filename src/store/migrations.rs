@@ -4,7 +4,7 @@
 use super::StoreError;
 
 /// Schema version written by this build.
-pub const CURRENT: u32 = 1;
+pub const CURRENT: u32 = 2;
 
 const KEY: &[u8] = b"schema_version";
 
@@ -47,6 +47,11 @@ fn apply(_meta: &sled::Db, version: u32) -> Result<(), StoreError> {
     match version {
         // 1: the initial layout; trees are created on first use.
         1 => Ok(()),
+        // 2: minute rollups in six-hour partitions, five-minute rollups in daily ones. Nothing
+        // is rewritten: partitions of the earlier layout are read and filled where they are.
+        // The version keeps older builds, which would not see the new partitions, from
+        // opening the directory.
+        2 => Ok(()),
         _ => Err(StoreError::Corrupt(format!(
             "no migration to schema {version}"
         ))),

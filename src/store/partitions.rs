@@ -1,7 +1,9 @@
 //! Rollup partitions: one sled database per account, storage class and time period.
 //!
-//! Directory: `stats/<account>/<class>/<period>/`. A period is a UTC day for minute rollups, a
-//! month for five-minute and hour rollups and unique-viewer sketches, a year for day rollups.
+//! Directory: `stats/<account>/<class>/<period>/`. A period is six hours of minute rollups
+//! (`2026-11-25T12`), a UTC day of five-minute rollups (`2026-11-25`), a month of hour rollups
+//! and unique-viewer sketches (`2026-11`), a year of day rollups (`2026`); partitions of earlier
+//! builds (a day of minute rollups, a month of five-minute rollups) stay where they are.
 //! Retention and erasure remove whole directories, which is the only way to make sled forget
 //! bytes. Each database holds the trees `scalars`, `dims`, `hll` (sketch partitions), `series`
 //! (catalog: id → names) and `state` (the last checkpoint folded in, for crash-safe replay).
@@ -50,46 +52,101 @@ impl Class {
         }
     }
 
-    /// Start of the period containing `t`, and the start of the next one.
+    /// Start of the period containing `t` in the layout this build writes, and the start of
+    /// the next one: six hours of minute rollups, a day of five-minute rollups, a month of hour
+    /// rollups and sketches, a year of day rollups.
+    ///
+    /// Periods are kept to a few hundred buckets per series because an open sled database
+    /// keeps roughly 50 bytes of memory per stored key: a month of five-minute rollups for a
+    /// thousand series (two keys per bucket) held about a gigabyte by the month's end.
     pub fn period(self, t: i64) -> (i64, i64) {
-        let date = jiff::Timestamp::from_second(t)
-            .map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).date())
-            .unwrap_or(Date::constant(1970, 1, 1));
-        let (start, next) = match self {
-            Class::Rollup(Resolution::Minute) => (date, date.tomorrow().unwrap_or(date)),
+        match self {
+            Class::Rollup(Resolution::Minute) => aligned(t, SIX_HOURS),
+            Class::Rollup(Resolution::FiveMinutes) => aligned(t, 86_400),
             Class::Rollup(Resolution::Day) => {
-                let y = date.first_of_year();
-                (y, y.checked_add(jiff::Span::new().years(1)).unwrap_or(y))
+                let y = utc_date(t).first_of_year();
+                (
+                    day_seconds(y),
+                    day_seconds(y.checked_add(jiff::Span::new().years(1)).unwrap_or(y)),
+                )
             }
-            _ => {
-                let m = date.first_of_month();
-                (m, m.checked_add(jiff::Span::new().months(1)).unwrap_or(m))
-            }
-        };
-        (day_seconds(start), day_seconds(next))
+            _ => month(t),
+        }
     }
 
-    fn label(self, period_start: i64) -> String {
-        let d = jiff::Timestamp::from_second(period_start)
-            .map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).date())
-            .unwrap_or(Date::constant(1970, 1, 1));
+    /// The period containing `t` in the layout of earlier builds, where it differs: a UTC day
+    /// of minute rollups, a month of five-minute rollups. Such partitions stay readable and
+    /// keep receiving the data of their period (see [`Partitions::resolve`]).
+    fn legacy_period(self, t: i64) -> Option<(i64, i64)> {
         match self {
-            Class::Rollup(Resolution::Minute) => d.strftime("%Y-%m-%d").to_string(),
+            Class::Rollup(Resolution::Minute) => Some(aligned(t, 86_400)),
+            Class::Rollup(Resolution::FiveMinutes) => Some(month(t)),
+            _ => None,
+        }
+    }
+
+    /// Directory name of the period `[start, end)`.
+    fn label(self, start: i64, end: i64) -> String {
+        let d = utc_date(start);
+        match self {
+            Class::Rollup(Resolution::Minute) if end - start == SIX_HOURS => {
+                format!(
+                    "{}T{:02}",
+                    d.strftime("%Y-%m-%d"),
+                    start.rem_euclid(86_400) / 3600
+                )
+            }
+            Class::Rollup(Resolution::Minute | Resolution::FiveMinutes)
+                if end - start == 86_400 =>
+            {
+                d.strftime("%Y-%m-%d").to_string()
+            }
             Class::Rollup(Resolution::Day) => d.strftime("%Y").to_string(),
             _ => d.strftime("%Y-%m").to_string(),
         }
     }
 
-    fn parse_label(self, label: &str) -> Option<i64> {
-        let full = match self {
-            Class::Rollup(Resolution::Minute) => label.to_string(),
-            Class::Rollup(Resolution::Day) => format!("{label}-01-01"),
-            _ => format!("{label}-01"),
+    /// The period a directory name stands for, in this build's layout or an earlier one.
+    fn parse_label(self, label: &str) -> Option<(i64, i64)> {
+        let start = match label.len() {
+            13 if label.as_bytes()[10] == b'T' => {
+                let date: Date = label.get(..10)?.parse().ok()?;
+                let hour: i64 = label.get(11..)?.parse().ok()?;
+                day_seconds(date) + hour * 3600
+            }
+            10 => day_seconds(label.parse().ok()?),
+            7 => day_seconds(format!("{label}-01").parse().ok()?),
+            4 => day_seconds(format!("{label}-01-01").parse().ok()?),
+            _ => return None,
         };
-        let date: Date = full.parse().ok()?;
-        let start = day_seconds(date);
-        (self.label(start) == label).then_some(start)
+        [Some(self.period(start)), self.legacy_period(start)]
+            .into_iter()
+            .flatten()
+            .find(|&(s, e)| s == start && self.label(s, e) == label)
     }
+}
+
+const SIX_HOURS: i64 = 6 * 3600;
+
+/// The period of `len` seconds (a divisor of a day) containing `t`, aligned to UTC midnight.
+fn aligned(t: i64, len: i64) -> (i64, i64) {
+    let s = t.div_euclid(len) * len;
+    (s, s + len)
+}
+
+/// The UTC calendar month containing `t`.
+fn month(t: i64) -> (i64, i64) {
+    let m = utc_date(t).first_of_month();
+    (
+        day_seconds(m),
+        day_seconds(m.checked_add(jiff::Span::new().months(1)).unwrap_or(m)),
+    )
+}
+
+fn utc_date(t: i64) -> Date {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_zoned(jiff::tz::TimeZone::UTC).date())
+        .unwrap_or(Date::constant(1970, 1, 1))
 }
 
 fn day_seconds(d: Date) -> i64 {
@@ -105,21 +162,25 @@ pub struct PartitionId {
     pub class: Class,
     /// Start of the period (Unix seconds, UTC).
     pub start: i64,
+    /// End of the period (exclusive).
+    pub end: i64,
 }
 
 impl PartitionId {
-    /// The partition holding time `t`.
+    /// The partition holding time `t` in this build's layout.
     pub fn at(account: Id, class: Class, t: i64) -> PartitionId {
+        let (start, end) = class.period(t);
         PartitionId {
             account,
             class,
-            start: class.period(t).0,
+            start,
+            end,
         }
     }
 
     /// End (exclusive) of the period.
     pub fn end(&self) -> i64 {
-        self.class.period(self.start).1
+        self.end
     }
 }
 
@@ -544,7 +605,7 @@ impl Partitions {
         self.root
             .join(id.account.to_string())
             .join(id.class.name())
-            .join(id.class.label(id.start))
+            .join(id.class.label(id.start, id.end))
     }
 
     /// Directory of one account's statistics.
@@ -631,10 +692,11 @@ impl Partitions {
             .flatten()
             .filter_map(|e| {
                 let label = e.file_name().to_string_lossy().into_owned();
-                class.parse_label(&label).map(|start| PartitionId {
+                class.parse_label(&label).map(|(start, end)| PartitionId {
                     account,
                     class,
                     start,
+                    end,
                 })
             })
             .collect();
@@ -651,6 +713,22 @@ impl Partitions {
             .flatten()
             .filter_map(|e| Id::parse(&e.file_name().to_string_lossy()))
             .collect()
+    }
+
+    /// Where the data of partition `id` (this build's layout) goes: the partition of an
+    /// earlier build's layout covering its period when one exists on disk, so that a period
+    /// is never split between two layouts (a crash replay must find every record of a
+    /// checkpoint where the interrupted write put them), otherwise `id` itself.
+    pub fn resolve(&self, id: PartitionId) -> PartitionId {
+        let Some((start, end)) = id.class.legacy_period(id.start) else {
+            return id;
+        };
+        let legacy = PartitionId { start, end, ..id };
+        if self.dir(&legacy).is_dir() {
+            legacy
+        } else {
+            id
+        }
     }
 
     /// Existing partitions overlapping `[from, to)`.
@@ -839,16 +917,101 @@ mod tests {
         let t = 1_795_608_030; // 2026-11-25T12:00:30Z
         let minute = Class::Rollup(Resolution::Minute);
         let (s, e) = minute.period(t);
-        assert_eq!(e - s, 86_400);
-        assert_eq!(minute.label(s), "2026-11-25");
-        assert_eq!(minute.parse_label("2026-11-25"), Some(s));
+        assert_eq!((s, e - s), (1_795_608_000, 6 * 3600));
+        assert_eq!(minute.label(s, e), "2026-11-25T12");
+        assert_eq!(minute.parse_label("2026-11-25T12"), Some((s, e)));
+        let five = Class::Rollup(Resolution::FiveMinutes);
+        let (s5, e5) = five.period(t);
+        assert_eq!(e5 - s5, 86_400);
+        assert_eq!(five.label(s5, e5), "2026-11-25");
+        assert_eq!(five.parse_label("2026-11-25"), Some((s5, e5)));
         let hour = Class::Rollup(Resolution::Hour);
-        assert_eq!(hour.label(hour.period(t).0), "2026-11");
-        assert_eq!(hour.period(t).1 - hour.period(t).0, 30 * 86_400);
+        let (sh, eh) = hour.period(t);
+        assert_eq!(
+            (hour.label(sh, eh), eh - sh),
+            ("2026-11".into(), 30 * 86_400)
+        );
         let day = Class::Rollup(Resolution::Day);
-        assert_eq!(day.label(day.period(t).0), "2026");
-        assert_eq!(hour.parse_label("2026-13"), None);
-        assert_eq!(hour.parse_label("../x"), None);
+        assert_eq!(day.label(day.period(t).0, day.period(t).1), "2026");
+        assert_eq!(
+            Class::Sketch.parse_label("2026-11"),
+            Some(Class::Sketch.period(t))
+        );
+        for bad in [
+            "2026-13",
+            "../x",
+            "2026-11-25T07",
+            "2026-11-25T-6",
+            "2026-11-25X12",
+            "",
+        ] {
+            assert_eq!(hour.parse_label(bad), None, "{bad}");
+            assert_eq!(minute.parse_label(bad), None, "{bad}");
+        }
+        // Earlier builds' layouts still parse: a day of minute rollups, a month of five-minute.
+        assert_eq!(
+            minute.parse_label("2026-11-25"),
+            Some((1_795_564_800, 1_795_564_800 + 86_400))
+        );
+        assert_eq!(five.parse_label("2026-11"), Some(hour.period(t)));
+        assert_eq!(hour.parse_label("2026-11-25"), None);
+        assert_eq!(day.parse_label("2026-11"), None);
+    }
+
+    #[test]
+    fn a_period_stored_in_an_earlier_layout_keeps_its_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Partitions::new(dir.path().to_path_buf(), 1 << 20);
+        let (a, t) = (Id(1), 1_795_608_030);
+        let minute = Class::Rollup(Resolution::Minute);
+        let five = Class::Rollup(Resolution::FiveMinutes);
+        // Nothing on disk: this build's layout.
+        assert_eq!(
+            parts.resolve(PartitionId::at(a, minute, t)),
+            PartitionId::at(a, minute, t)
+        );
+        // A day of minute rollups and a month of five-minute rollups written by an earlier build.
+        for (class, label) in [(minute, "2026-11-25"), (five, "2026-11")] {
+            let d = dir
+                .path()
+                .join(a.to_string())
+                .join(class.name())
+                .join(label);
+            std::fs::create_dir_all(&d).unwrap();
+        }
+        let legacy_minute = parts.resolve(PartitionId::at(a, minute, t));
+        assert_eq!(
+            (legacy_minute.start, legacy_minute.end),
+            (1_795_564_800, 1_795_651_200)
+        );
+        let legacy_five = parts.resolve(PartitionId::at(a, five, t));
+        assert_eq!(
+            (legacy_five.start, legacy_five.end),
+            five.legacy_period(t).unwrap()
+        );
+        // The next day and month are written in this build's layout.
+        let later = t + 40 * 86_400;
+        assert_eq!(
+            parts.resolve(PartitionId::at(a, five, later)),
+            PartitionId::at(a, five, later)
+        );
+        // Both layouts are listed and found by time.
+        let p = parts.get(&legacy_minute, true).unwrap().unwrap();
+        let mut fold = Fold::default();
+        fold.scalars.insert(
+            (5, Resolution::Minute.bucket(t)),
+            Scalars {
+                views: 3,
+                ..Default::default()
+            },
+        );
+        p.apply(1, &fold).unwrap();
+        let fresh = PartitionId::at(a, minute, later);
+        parts.get(&fresh, true).unwrap();
+        assert_eq!(parts.list(a, minute), vec![legacy_minute, fresh]);
+        assert_eq!(parts.overlapping(a, minute, t, t + 60), vec![legacy_minute]);
+        assert!(parts.dir(&legacy_minute).ends_with("minute/2026-11-25"));
+        assert!(parts.dir(&fresh).ends_with("minute/2027-01-04T12"));
     }
 
     #[test]
