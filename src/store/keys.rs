@@ -50,9 +50,23 @@ pub fn owned(owner: Id, item: Id) -> [u8; 16] {
     k
 }
 
-/// Report de-duplication key: `server ‖ hash(report_id)`.
-pub fn dedupe(server: Id, report_hash: u64) -> [u8; 16] {
+/// Report de-duplication key of schema 1 (one record per report): `server ‖ hash(report_id)`.
+pub fn dedupe_v1(server: Id, report_hash: u64) -> [u8; 16] {
     owned(server, Id(report_hash))
+}
+
+/// Splits a schema-1 de-duplication key into `(server, hash)`.
+pub fn parse_dedupe_v1(key: &[u8]) -> Option<(Id, u64)> {
+    let server = parse_id(key)?;
+    Some((server, u64::from_be_bytes(key.get(8..16)?.try_into().ok()?)))
+}
+
+/// Report id group key: `server ‖ top byte of hash(report_id)` (256 groups per server).
+pub fn report_group(server: Id, report_hash: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[..8].copy_from_slice(&server.0.to_be_bytes());
+    k[8] = (report_hash >> 56) as u8;
+    k
 }
 
 /// Dimension dictionary key.

@@ -43,19 +43,54 @@ pub fn version(meta: &sled::Db) -> Result<u32, StoreError> {
     })
 }
 
-fn apply(_meta: &sled::Db, version: u32) -> Result<(), StoreError> {
+fn apply(meta: &sled::Db, version: u32) -> Result<(), StoreError> {
     match version {
         // 1: the initial layout; trees are created on first use.
         1 => Ok(()),
-        // 2: minute rollups in six-hour partitions, five-minute rollups in daily ones. Nothing
-        // is rewritten: partitions of the earlier layout are read and filled where they are.
-        // The version keeps older builds, which would not see the new partitions, from
-        // opening the directory.
-        2 => Ok(()),
+        // 2: minute rollups in six-hour partitions, five-minute rollups in daily ones (nothing
+        // is rewritten: partitions of the earlier layout are read and filled where they are;
+        // the version keeps older builds, which would not see the new partitions, out), and
+        // report ids for de-duplication grouped 256 per server instead of one record each.
+        2 => group_report_ids(meta),
         _ => Err(StoreError::Corrupt(format!(
             "no migration to schema {version}"
         ))),
     }
+}
+
+/// Moves the one-record-per-report ids of schema 1 into groups. Re-running it after a crash
+/// merges the same ids again, which changes nothing.
+fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
+    const OLD: &str = "dedupe";
+    if !meta
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == OLD.as_bytes())
+    {
+        return Ok(());
+    }
+    let old = meta.open_tree(OLD)?;
+    let new = meta.open_tree(super::meta::REPORT_IDS)?;
+    let lock = parking_lot::Mutex::new(());
+    let mut chunk = Vec::with_capacity(10_000);
+    for item in old.iter() {
+        let (k, v) = item?;
+        let (Some((server, hash)), Ok(t)) = (
+            super::keys::parse_dedupe_v1(&k),
+            <[u8; 8]>::try_from(v.as_ref()),
+        ) else {
+            continue;
+        };
+        chunk.push((server, hash, i64::from_be_bytes(t)));
+        if chunk.len() == chunk.capacity() {
+            super::meta::remember_report_ids(&new, &lock, &chunk)?;
+            chunk.clear();
+        }
+    }
+    super::meta::remember_report_ids(&new, &lock, &chunk)?;
+    meta.flush()?;
+    meta.drop_tree(OLD)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -73,5 +108,36 @@ mod tests {
             .insert(KEY, &(CURRENT + 1).to_be_bytes())
             .unwrap();
         assert!(matches!(migrate(&db), Err(StoreError::TooNew { .. })));
+    }
+
+    #[test]
+    fn schema_1_report_ids_are_grouped() {
+        use crate::model::account::Id;
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY, &1u32.to_be_bytes())
+            .unwrap();
+        let old = db.open_tree("dedupe").unwrap();
+        let ids: Vec<(Id, u64)> = (0..600u64)
+            .map(|i| (Id(1 + i % 3), i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        for (server, hash) in &ids {
+            old.insert(
+                super::super::keys::dedupe_v1(*server, *hash),
+                &100i64.to_be_bytes(),
+            )
+            .unwrap();
+        }
+        old.insert(b"odd", b"x").unwrap();
+        assert_eq!(migrate(&db).unwrap(), 1);
+        assert!(!db.tree_names().iter().any(|n| n.as_ref() == b"dedupe"));
+        let meta = super::super::meta::MetaDb::open_migrated(db).unwrap();
+        for (server, hash) in &ids {
+            assert!(meta.seen_report(*server, *hash).unwrap());
+        }
+        assert!(!meta.seen_report(Id(1), 12345).unwrap());
+        assert_eq!(meta.forget_reports_before(101).unwrap(), 600);
+        assert!(!meta.seen_report(ids[0].0, ids[0].1).unwrap());
     }
 }

@@ -99,6 +99,11 @@ fn assert_fixture_data(app: &TestApp, facts: &Value) {
     let now = report_time();
     let r = app.ingest(token, &report("after-upgrade", now, json!([])));
     assert_eq!(r.status, 200, "{}", r.text());
+    // Report ids remembered before the upgrade still mark a resent report as a duplicate.
+    let t = facts["from"].as_i64().unwrap() + 3600;
+    let again = app.ingest(token, &report("fixture-1", t, json!([])));
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["duplicate"], true, "{}", again.text());
 }
 
 #[test]
