@@ -424,6 +424,22 @@ await check('branding: colours preview live, save, and a logo uploads and is rem
   await settled();
   await page.getByRole('textbox', { name: 'Accent colour', exact: true }).fill('#0a7d4f');
   const mark = page.locator('.brand-preview-frame');
+  // The preview re-renders after the input event; wait for it rather than read at once.
+  await mark
+    .evaluate(
+      (el, want) =>
+        new Promise((done) => {
+          const t0 = Date.now();
+          const poll = () => {
+            const got = getComputedStyle(el).getPropertyValue('--preview-accent').trim();
+            if (got === want || Date.now() - t0 > 5000) done(got);
+            else requestAnimationFrame(poll);
+          };
+          poll();
+        }),
+      '#0a7d4f',
+    )
+    .catch(() => {});
   const accent = await mark.evaluate((el) => getComputedStyle(el).getPropertyValue('--preview-accent').trim());
   assert(accent === '#0a7d4f', `preview accent not applied: ${accent}`);
   await page.getByRole('button', { name: 'Save branding' }).click();
