@@ -848,22 +848,22 @@ impl MetaDb {
 
     // --- report de-duplication -------------------------------------------------------------
 
-    /// True when the server already delivered a report with this id hash.
+    /// True when the server already delivered a report with this id hash. Runs for every
+    /// report on the writer thread, so it searches the stored group without decoding it.
     pub fn seen_report(&self, server: Id, report_hash: u64) -> Result<bool, StoreError> {
-        Ok(
-            match self
-                .report_ids
-                .get(keys::report_group(server, report_hash))?
-            {
-                Some(v) => ReportGroup::decode(&v)?.contains(report_hash),
-                None => false,
-            },
-        )
+        match self
+            .report_ids
+            .get(keys::report_group(server, report_hash))?
+        {
+            Some(v) => ReportGroup::stored_contains(&v, report_hash),
+            None => Ok(false),
+        }
     }
 
     /// Remembers delivered reports (`server`, `hash`, report time).
     pub fn remember_reports(&self, items: &[(Id, u64, i64)]) -> Result<(), StoreError> {
-        remember_report_ids(&self.report_ids, &self.report_ids_lock, items)
+        let _lock = self.report_ids_lock.lock();
+        remember_report_ids(&self.report_ids, items)
     }
 
     /// Forgets report ids older than `cutoff` (report time); returns how many.
@@ -905,10 +905,10 @@ impl MetaDb {
 /// Tree of the report ids remembered for de-duplication.
 pub(crate) const REPORT_IDS: &str = "report_ids";
 
-/// Merges report ids into their groups (also used by the schema migration).
+/// Merges report ids into their groups (also used by the schema migration). Callers that
+/// share the tree with other writers hold `report_ids_lock`.
 pub(crate) fn remember_report_ids(
     tree: &sled::Tree,
-    lock: &parking_lot::Mutex<()>,
     items: &[(Id, u64, i64)],
 ) -> Result<(), StoreError> {
     let mut groups: std::collections::BTreeMap<[u8; 9], Vec<(u64, i64)>> = Default::default();
@@ -918,7 +918,6 @@ pub(crate) fn remember_report_ids(
             .or_default()
             .push((*hash, *time));
     }
-    let _lock = lock.lock();
     let mut batch = sled::Batch::default();
     for (key, add) in groups {
         let mut group = match tree.get(key)? {
@@ -938,27 +937,50 @@ pub(crate) fn remember_report_ids(
 /// and 16 bytes per id. One record per group rather than per report keeps the key count small:
 /// sled holds about 50 bytes of memory per key of an open database, and 14 days of 30-second
 /// reports are 40,320 ids per server.
-#[derive(Debug, Default, PartialEq)]
-pub(crate) struct ReportGroup(Vec<(u64, i64)>);
+#[derive(Default)]
+struct ReportGroup(Vec<(u64, i64)>);
 
 impl ReportGroup {
     const VERSION: u8 = 1;
 
-    fn decode(v: &[u8]) -> Result<ReportGroup, StoreError> {
+    /// The 16-byte entries of a stored group.
+    fn entries(v: &[u8]) -> Result<&[u8], StoreError> {
         match v.split_first() {
-            Some((&Self::VERSION, body)) if body.len() % 16 == 0 => Ok(ReportGroup(
-                body.chunks_exact(16)
-                    .map(|c| {
-                        let (h, t) = c.split_at(8);
-                        (
-                            u64::from_be_bytes(h.try_into().unwrap_or_default()),
-                            i64::from_be_bytes(t.try_into().unwrap_or_default()),
-                        )
-                    })
-                    .collect(),
-            )),
+            Some((&Self::VERSION, body)) if body.len() % 16 == 0 => Ok(body),
             _ => Err(StoreError::Corrupt("report id group".into())),
         }
+    }
+
+    /// Binary search of a stored group for `hash`.
+    fn stored_contains(v: &[u8], hash: u64) -> Result<bool, StoreError> {
+        let body = Self::entries(v)?;
+        let at =
+            |i: usize| u64::from_be_bytes(body[i * 16..i * 16 + 8].try_into().unwrap_or_default());
+        let (mut lo, mut hi) = (0, body.len() / 16);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match at(mid).cmp(&hash) {
+                std::cmp::Ordering::Equal => return Ok(true),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        Ok(false)
+    }
+
+    fn decode(v: &[u8]) -> Result<ReportGroup, StoreError> {
+        Ok(ReportGroup(
+            Self::entries(v)?
+                .chunks_exact(16)
+                .map(|c| {
+                    let (h, t) = c.split_at(8);
+                    (
+                        u64::from_be_bytes(h.try_into().unwrap_or_default()),
+                        i64::from_be_bytes(t.try_into().unwrap_or_default()),
+                    )
+                })
+                .collect(),
+        ))
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -969,10 +991,6 @@ impl ReportGroup {
             out.extend_from_slice(&t.to_be_bytes());
         }
         out
-    }
-
-    fn contains(&self, hash: u64) -> bool {
-        self.0.binary_search_by_key(&hash, |(h, _)| *h).is_ok()
     }
 
     /// Adds an id; a known one keeps the later time.
@@ -1289,6 +1307,31 @@ mod tests {
             ),
             ("Acme", true, None)
         );
+    }
+
+    #[test]
+    fn report_id_groups_search_in_place_and_refuse_damaged_values() {
+        let mut g = ReportGroup::default();
+        for h in [u64::MAX, 0, 42, 7, 1 << 63] {
+            g.insert(h, 10);
+        }
+        g.insert(42, 20);
+        let stored = g.encode();
+        for h in [u64::MAX, 0, 42, 7, 1 << 63] {
+            assert!(ReportGroup::stored_contains(&stored, h).unwrap(), "{h}");
+        }
+        for h in [1, 41, 43, u64::MAX - 1] {
+            assert!(!ReportGroup::stored_contains(&stored, h).unwrap(), "{h}");
+        }
+        assert_eq!(ReportGroup::decode(&stored).unwrap().0[2], (42, 20));
+        assert!(!ReportGroup::stored_contains(&[ReportGroup::VERSION], 0).unwrap());
+        // Damaged values are named errors, never a panic or a wrong answer.
+        let mut wrong_version = stored.clone();
+        wrong_version[0] = 9;
+        for bad in [&[][..], &stored[..stored.len() - 1], &wrong_version[..]] {
+            assert!(ReportGroup::stored_contains(bad, 42).is_err());
+            assert!(ReportGroup::decode(bad).is_err());
+        }
     }
 
     #[test]

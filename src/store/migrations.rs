@@ -58,8 +58,8 @@ fn apply(meta: &sled::Db, version: u32) -> Result<(), StoreError> {
     }
 }
 
-/// Moves the one-record-per-report ids of schema 1 into groups. Re-running it after a crash
-/// merges the same ids again, which changes nothing.
+/// Moves the one-record-per-report ids of schema 1 into groups (before anything else has the
+/// database open). Re-running it after a crash merges the same ids again, which changes nothing.
 fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
     const OLD: &str = "dedupe";
     if !meta
@@ -71,7 +71,6 @@ fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
     }
     let old = meta.open_tree(OLD)?;
     let new = meta.open_tree(super::meta::REPORT_IDS)?;
-    let lock = parking_lot::Mutex::new(());
     let mut chunk = Vec::with_capacity(10_000);
     for item in old.iter() {
         let (k, v) = item?;
@@ -83,11 +82,11 @@ fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
         };
         chunk.push((server, hash, i64::from_be_bytes(t)));
         if chunk.len() == chunk.capacity() {
-            super::meta::remember_report_ids(&new, &lock, &chunk)?;
+            super::meta::remember_report_ids(&new, &chunk)?;
             chunk.clear();
         }
     }
-    super::meta::remember_report_ids(&new, &lock, &chunk)?;
+    super::meta::remember_report_ids(&new, &chunk)?;
     meta.flush()?;
     meta.drop_tree(OLD)?;
     Ok(())
