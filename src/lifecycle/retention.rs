@@ -440,7 +440,7 @@ fn expire_partitions(
         if pid.start >= cutoff {
             break;
         }
-        let res = if pid.end() <= cutoff {
+        let res = if pid.end <= cutoff {
             drop_whole(lc, &pid, dry_run, rep.class(c))
         } else {
             trim_straddling(lc, &pid, cutoff, dry_run, rep.class(c))
@@ -502,7 +502,7 @@ fn trim_straddling(
     }
     let mut trimmed = lc.trimmed.lock();
     // Forget partitions that have since expired whole, so the map stays small.
-    trimmed.retain(|p, c| p.end() > *c);
+    trimmed.retain(|p, c| p.end > *c);
     trimmed.insert(*pid, cutoff);
     Ok(())
 }

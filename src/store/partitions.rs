@@ -64,11 +64,7 @@ impl Class {
             Class::Rollup(Resolution::Minute) => aligned(t, SIX_HOURS),
             Class::Rollup(Resolution::FiveMinutes) => aligned(t, 86_400),
             Class::Rollup(Resolution::Day) => {
-                let y = utc_date(t).first_of_year();
-                (
-                    day_seconds(y),
-                    day_seconds(y.checked_add(jiff::Span::new().years(1)).unwrap_or(y)),
-                )
+                calendar(utc_date(t).first_of_year(), jiff::Span::new().years(1))
             }
             _ => month(t),
         }
@@ -136,10 +132,14 @@ fn aligned(t: i64, len: i64) -> (i64, i64) {
 
 /// The UTC calendar month containing `t`.
 fn month(t: i64) -> (i64, i64) {
-    let m = utc_date(t).first_of_month();
+    calendar(utc_date(t).first_of_month(), jiff::Span::new().months(1))
+}
+
+/// The calendar period of length `span` starting on `first`, in Unix seconds.
+fn calendar(first: Date, span: jiff::Span) -> (i64, i64) {
     (
-        day_seconds(m),
-        day_seconds(m.checked_add(jiff::Span::new().months(1)).unwrap_or(m)),
+        day_seconds(first),
+        day_seconds(first.checked_add(span).unwrap_or(first)),
     )
 }
 
@@ -176,11 +176,6 @@ impl PartitionId {
             start,
             end,
         }
-    }
-
-    /// End (exclusive) of the period.
-    pub fn end(&self) -> i64 {
-        self.end
     }
 }
 
@@ -735,7 +730,7 @@ impl Partitions {
     pub fn overlapping(&self, account: Id, class: Class, from: i64, to: i64) -> Vec<PartitionId> {
         self.list(account, class)
             .into_iter()
-            .filter(|p| p.start < to && p.end() > from)
+            .filter(|p| p.start < to && p.end > from)
             .collect()
     }
 
