@@ -427,26 +427,21 @@ fn api_requires_authentication_and_answers_json_errors() {
     let metrics = app.get("/metrics").text();
     assert!(metrics.contains("tally_ingest_reports_total"));
     // Memory figures: the process's RSS and jemalloc's view (the default build).
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
     for name in [
         "tally_process_resident_bytes",
         "tally_memory_allocated_bytes",
         "tally_memory_allocator_resident_bytes",
         "tally_storage_open_partitions",
     ] {
-        let value: f64 = metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing from /metrics"));
-        assert!(value >= 0.0, "{name} = {value}");
+        assert!(value(name) >= 0.0, "{name} = {}", value(name));
     }
-    let rss: f64 = metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("tally_process_resident_bytes ")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0);
+    let rss = value("tally_process_resident_bytes");
     assert!(rss > 1e6, "RSS {rss}");
     let t = app.token.clone();
     assert_eq!(
