@@ -25,7 +25,7 @@ pub struct MemoryStats {
 /// Reads the current figures.
 pub fn stats() -> MemoryStats {
     MemoryStats {
-        resident: resident_bytes("self").unwrap_or(0),
+        resident: proc_status_bytes("self", "VmRSS").unwrap_or(0),
         ..allocator_stats()
     }
 }
@@ -61,11 +61,6 @@ pub fn proc_status_bytes(pid: &str, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Resident set size of a process, in bytes.
-pub fn resident_bytes(pid: &str) -> Option<u64> {
-    proc_status_bytes(pid, "VmRSS")
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -74,7 +69,7 @@ mod tests {
         assert!(s.resident > 0);
         assert!(super::proc_status_bytes("self", "VmHWM").unwrap_or(0) >= s.resident / 2);
         assert_eq!(super::proc_status_bytes("self", "NoSuchField"), None);
-        assert_eq!(super::resident_bytes("not-a-pid"), None);
+        assert_eq!(super::proc_status_bytes("not-a-pid", "VmRSS"), None);
         #[cfg(feature = "jemalloc")]
         assert!(s.allocated.unwrap_or(0) > 0);
     }
