@@ -14,7 +14,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::State;
-use super::ingest::read_body;
 use crate::auth::token_hash;
 use crate::error::ApiError;
 use crate::ingest::hook_events::{self, HookError, HookEvent, MAX_BODY};
@@ -116,7 +115,7 @@ async fn read_event(
             "Content-Encoding `{encoding}` is not supported on hooks; send the body as is"
         )));
     }
-    let body = read_body(payload, MAX_BODY).await?;
+    let body = super::body::read(payload, MAX_BODY).await?;
     parse(&body).map_err(|e| ApiError::BadRequest {
         code: "invalid_hook",
         message: if e.field.is_empty() {

@@ -1,11 +1,8 @@
 //! `POST /api/v1/ingest`: authenticate the server, read a bounded body, parse and validate,
 //! enrich (IPs dropped here), hand to the writer, answer when durable.
 
-use std::time::Duration;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures::StreamExt;
 use serde_json::json;
 
 use super::State;
@@ -13,36 +10,6 @@ use crate::auth::token_hash;
 use crate::error::ApiError;
 use crate::ingest::writer::WriteError;
 use crate::model::report::Report;
-
-/// How long a client may take to send its body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Reads the (already decompressed) body, refusing more than `limit` bytes as soon as it is exceeded.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    let read = async {
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiError::bad(
-                    "invalid_body",
-                    format!("could not read the request body: {e}"),
-                )
-            })?;
-            if body.len() + chunk.len() > limit {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(())
-    };
-    match tokio::time::timeout(BODY_TIMEOUT, read).await {
-        Ok(res) => res.map(|_| body),
-        Err(_) => Err(ApiError::bad(
-            "body_timeout",
-            "the request body did not arrive within 30 seconds",
-        )),
-    }
-}
 
 /// Decompresses a gzip body, stopping as soon as the output passes `limit` (a gzip bomb costs
 /// at most `limit` bytes of memory).
@@ -150,7 +117,7 @@ pub async fn ingest(
         )));
     }
     let limit = state.config.max_body_bytes;
-    let raw = read_body(payload, limit).await?;
+    let raw = super::body::read(payload, limit).await?;
     let encoding = req
         .headers()
         .get(header::CONTENT_ENCODING)

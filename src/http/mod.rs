@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod hooks;
 pub mod ingest;
 pub mod setup;
@@ -50,7 +51,14 @@ pub type State = web::Data<AppState>;
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(api::system::healthz))
+    cfg.app_data(body::config())
+        .app_data(web::PathConfig::default().error_handler(|err, _| {
+            crate::error::ApiError::bad("invalid_path", err.to_string()).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            crate::error::ApiError::bad("invalid_query", err.to_string()).into()
+        }))
+        .route("/healthz", web::get().to(api::system::healthz))
         .route("/metrics", web::get().to(metrics_with_tls))
         .route("/branding.css", web::get().to(api::system::branding_css))
         .route("/setup", web::get().to(setup::form))
@@ -239,12 +247,7 @@ pub fn serve_plain(listener: TcpListener, state: State, workers: usize) -> std::
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(web::PathConfig::default().error_handler(|err, _| {
-                crate::error::ApiError::bad("invalid_path", err.to_string()).into()
-            }))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                crate::error::ApiError::bad("invalid_query", err.to_string()).into()
-            }))
+            .wrap(actix_web::middleware::from_fn(body::guard))
             .wrap(security_headers(tls))
             .wrap(Compress::default())
             .configure(configure)
@@ -276,12 +279,7 @@ pub fn serve_tls(
             .app_data(state.clone())
             .app_data(tls.clone())
             .app_data(web::Data::new(https_port))
-            .app_data(web::PathConfig::default().error_handler(|err, _| {
-                crate::error::ApiError::bad("invalid_path", err.to_string()).into()
-            }))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                crate::error::ApiError::bad("invalid_query", err.to_string()).into()
-            }))
+            .wrap(actix_web::middleware::from_fn(body::guard))
             .wrap(security_headers(false))
             .wrap(Compress::default())
             .wrap(actix_web::middleware::from_fn(tls_gate))

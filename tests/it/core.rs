@@ -391,6 +391,8 @@ fn bad_reports_get_precise_errors_and_change_nothing() {
     let s = app.get("/api/v1/stats/summary").json();
     assert_eq!(s["views"], 1);
     assert_eq!(app.get_as("/healthz", None).status, 200);
+    let peak = app.peak_rss_bytes();
+    assert!(peak < 400 << 20, "peak RSS {} MiB", peak >> 20);
 }
 
 #[test]
@@ -424,6 +426,20 @@ fn api_requires_authentication_and_answers_json_errors() {
     assert_eq!(error_of(&bad).2, json!("from"));
     assert_eq!(app.get("/api/v1/servers/0000000000000001").status, 404);
     assert_eq!(app.get("/api/v1/servers/..%2f..").status, 404);
+    // An oversized settings body gets the JSON error with the limit, like ingest's.
+    let big = request(
+        "POST",
+        &format!("{}/api/v1/servers", app.url),
+        Some(&app.token),
+        &[("Content-Type", "application/json")],
+        Some(vec![b' '; 300 << 10]),
+    );
+    let (s, message) = (big.status, big.json()["error"]["message"].clone());
+    assert_eq!((s, error_of(&big).1), (413, "payload_too_large".into()));
+    assert!(
+        message.as_str().is_some_and(|m| m.contains("262144")),
+        "{message}"
+    );
     let metrics = app.get("/metrics").text();
     assert!(metrics.contains("tally_ingest_reports_total"));
     // Memory figures: the process's RSS and jemalloc's view (the default build).

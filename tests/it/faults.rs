@@ -1,4 +1,4 @@
-//! Faults: SIGKILL during ingest, a full disk.
+//! Faults: SIGKILL during ingest, a full disk, slow clients and hostile request targets.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -330,4 +330,149 @@ fn full_disk_answers_507_keeps_acknowledged_reports_and_recovers_when_space_retu
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A connection opened with `head` already sent, read without blocking.
+struct RawConn {
+    what: &'static str,
+    stream: std::net::TcpStream,
+    received: Vec<u8>,
+    closed: bool,
+}
+
+impl RawConn {
+    fn open(addr: &str, what: &'static str, head: &str) -> RawConn {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.write_all(head.as_bytes()).expect("send head");
+        stream.set_nonblocking(true).expect("non-blocking");
+        RawConn {
+            what,
+            stream,
+            received: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Reads what has arrived; notes the end of the connection.
+    fn poll(&mut self) {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while !self.closed {
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.closed = true,
+                Ok(n) => self.received.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => self.closed = true,
+            }
+        }
+    }
+
+    fn trickle(&mut self, byte: u8) {
+        use std::io::Write;
+        let _ = self.stream.write_all(&[byte]);
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.received).into_owned()
+    }
+}
+
+/// Slowloris over raw TCP: request heads and bodies trickled a byte a second. Heads get `408`
+/// when the head timeout (10 s) passes, bodies `408 body_timeout` when the body timeout (30 s)
+/// passes, on ingest and on a JSON endpoint alike; every other client is served meanwhile.
+/// Then path traversal on the static routes (raw request targets, which HTTP clients would
+/// normalise) gets 404 and no file. The panel's peak RSS stays under 400 MB throughout.
+#[test]
+fn slow_clients_and_path_traversal_get_clear_answers_and_the_panel_stays_healthy() {
+    let app = TestApp::spawn();
+    let (_, ingest_token) = app.add_server("edge");
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let json_post = |path: &str, token: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{{\"name\": "
+        )
+    };
+    let started = std::time::Instant::now();
+    let mut conns = Vec::new();
+    for _ in 0..20 {
+        conns.push(RawConn::open(
+            &addr,
+            "head",
+            "GET /api/v1/servers HTTP/1.1\r\nHost: t\r\nX-Slow: ",
+        ));
+        conns.push(RawConn::open(
+            &addr,
+            "ingest",
+            &json_post("/api/v1/ingest", &ingest_token),
+        ));
+        conns.push(RawConn::open(
+            &addr,
+            "json",
+            &json_post("/api/v1/servers", &app.token),
+        ));
+    }
+    // Trickle while the panel's deadlines cannot have passed yet (they count from the
+    // connection, opened above), then wait for its answers. Others are served all along.
+    let t = report_time();
+    let mut round = 0;
+    while conns.iter().any(|c| !c.closed) && started.elapsed() < Duration::from_secs(120) {
+        round += 1;
+        for c in &mut conns {
+            c.poll();
+            let until = if c.what == "head" { 6 } else { 25 };
+            if !c.closed && c.received.is_empty() && started.elapsed().as_secs() < until {
+                c.trickle(if c.what == "head" { b'a' } else { b' ' });
+            }
+        }
+        assert_eq!(app.get_as("/healthz", None).status, 200);
+        let ok = app.ingest(
+            &ingest_token,
+            &report(&format!("fast-{round}"), t, json!([])),
+        );
+        assert_eq!(ok.status, 200, "{}", ok.text());
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    for c in &conns {
+        let text = c.text();
+        assert!(c.closed, "{} connection still open: {text:?}", c.what);
+        assert!(
+            text.starts_with("HTTP/1.1 408"),
+            "{} connection: {text:?}",
+            c.what
+        );
+        if c.what != "head" {
+            assert!(text.contains("\"body_timeout\""), "{}: {text}", c.what);
+        }
+    }
+    for target in [
+        "/../../../../etc/passwd",
+        "/assets/../../Cargo.toml",
+        "/assets/%2e%2e/%2e%2e/Cargo.toml",
+        "/assets/..%2f..%2fCargo.toml",
+        "/assets/%2E%2E%5C%2E%2E%5CCargo.toml",
+        "/%2e%2e/%2e%2e/etc/passwd",
+    ] {
+        let mut c = RawConn::open(
+            &addr,
+            "traversal",
+            &format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+        );
+        let begun = std::time::Instant::now();
+        while !c.closed && begun.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(20));
+            c.poll();
+        }
+        let text = c.text();
+        assert!(text.starts_with("HTTP/1.1 404"), "{target}: {text:?}");
+        assert!(
+            !text.contains("root:") && !text.contains("[package]"),
+            "{target}: {text}"
+        );
+    }
+    assert_eq!(app.get_as("/healthz", None).status, 200);
+    assert!(!app.logs().contains("panicked"), "{}", app.logs());
+    let peak = app.peak_rss_bytes();
+    assert!(peak < 400 << 20, "peak RSS {} MiB", peak >> 20);
 }

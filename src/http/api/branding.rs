@@ -458,7 +458,7 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let bytes = crate::http::ingest::read_body(payload, MAX_IMAGE_BYTES).await?;
+    let bytes = crate::http::body::read(payload, MAX_IMAGE_BYTES).await?;
     if bytes.is_empty() {
         return Err(ApiError::field(
             "body",

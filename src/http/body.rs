@@ -1,0 +1,125 @@
+//! Request bodies: every body has [`BODY_TIMEOUT`] to arrive, and a body that cannot be read
+//! (too large, too slow, broken off) is answered with the panel's JSON error saying why.
+//!
+//! actix-web bounds the time to receive a request's head (`client_request_timeout`) but not its
+//! body, so a client trickling a body a byte at a time (slowloris) could hold its connection,
+//! and what it sent so far, for as long as it liked.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+use futures::{Stream, StreamExt};
+use tokio::time::{Instant, Sleep};
+
+use crate::error::ApiError;
+
+/// How long a client may take to send its whole body, counted from the request's head.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest body of the JSON endpoints (settings, users, alerts…); ingest, hooks and image
+/// uploads read theirs with [`read`] and limits of their own.
+pub const JSON_LIMIT: usize = 256 << 10;
+
+/// A payload that fails with `TimedOut` once its deadline has passed. The timer is only armed
+/// when the body is not all there yet, so a body that arrived with its head costs none.
+struct Deadline {
+    inner: Payload,
+    deadline: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+    expired: bool,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        let deadline = self.deadline;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.expired = true;
+        Poll::Ready(Some(Err(PayloadError::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the request body did not arrive in time",
+        )))))
+    }
+}
+
+/// Middleware: puts the deadline on every request's body and turns actix's plain-text
+/// body errors (from the `web::Bytes` extractor) into the panel's JSON errors.
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let deadline = Instant::now() + BODY_TIMEOUT;
+    let inner = req.take_payload();
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(Deadline {
+            inner,
+            deadline,
+            sleep: None,
+            expired: false,
+        }),
+    });
+    let res = next.call(req).await?;
+    let replacement = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<PayloadError>())
+        .map(|e| error(e, JSON_LIMIT));
+    Ok(match replacement {
+        Some(body_error) => res.error_response(body_error),
+        None => res.map_into_boxed_body(),
+    })
+}
+
+/// The `web::Bytes` extractor's limit, registered once for the whole app.
+pub fn config() -> web::PayloadConfig {
+    web::PayloadConfig::new(JSON_LIMIT)
+}
+
+/// The panel's answer to a body that could not be read; `limit` is the one that applied.
+pub fn error(e: &PayloadError, limit: usize) -> ApiError {
+    match e {
+        PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
+        PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut => ApiError::BodyTimeout {
+            seconds: BODY_TIMEOUT.as_secs(),
+        },
+        other => ApiError::bad(
+            "invalid_body",
+            format!("could not read the request body: {other}"),
+        ),
+    }
+}
+
+/// Reads a (not yet decompressed) body, refusing more than `limit` bytes as soon as it is
+/// exceeded.
+pub async fn read(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| error(&e, limit))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
