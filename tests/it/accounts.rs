@@ -234,15 +234,13 @@ fn operator_manages_accounts_and_roles_limit_what_users_do() {
         app.get_as("/api/v1/stats/summary", Some(&billing)).status,
         403
     );
-    assert_eq!(
-        app.get_as("/api/v1/stats/breakdown?dimension=country", Some(&billing))
-            .status,
-        403
-    );
-    assert_eq!(
-        app.get_as("/api/v1/stats/billing", Some(&billing)).status,
-        200
-    );
+    for path in ["/api/v1/stats/breakdown?dimension=country", "/api/v1/live"] {
+        assert_eq!(app.get_as(path, Some(&billing)).status, 403, "{path}");
+    }
+    // The stream list names what a bill can be filtered by.
+    for path in ["/api/v1/stats/billing", "/api/v1/streams"] {
+        assert_eq!(app.get_as(path, Some(&billing)).status, 200, "{path}");
+    }
     assert_eq!(
         app.get_as("/api/v1/stats/timeseries?metric=bandwidth", Some(&billing))
             .status,

@@ -582,6 +582,7 @@ pub async fn live(
     p: Principal,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
+    p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
     let now = crate::now();
     let (viewers, bps, streams) = match SliceSet::of(&p)? {
