@@ -5,6 +5,7 @@
 # tests in headless Chromium.
 set -eu
 cd "$(dirname "$0")/.."
+CARGO_DENY_VERSION=0.20.2
 
 need_pkgs=""
 for spec in chromium:chromium pebble:pebble nginx:nginx ffmpeg:ffmpeg icecast2:icecast2 shellcheck:shellcheck; do
@@ -25,12 +26,17 @@ echo "== format and lints"
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 
-echo "== licences and banned crates"
-if command -v cargo-deny >/dev/null 2>&1; then
-    cargo deny --log-level error check licenses bans
-else
-    echo "cargo-deny is not installed; skipped (install: cargo install cargo-deny --locked)"
+echo "== licences and banned crates (cargo-deny, offline)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+    # Built once into target/tools (kept with the build cache), not into the user's ~/.cargo.
+    if [ ! -x target/tools/bin/cargo-deny ]; then
+        echo "building cargo-deny $CARGO_DENY_VERSION into target/tools (once)"
+        cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --quiet --root target/tools
+    fi
+    PATH="$PWD/target/tools/bin:$PATH"
 fi
+cargo fetch --quiet  # every platform's crates, which `cargo metadata` reads
+cargo deny --offline --log-level error check licenses bans
 
 echo "== build"
 cargo build --all-targets --quiet
