@@ -83,6 +83,11 @@ pub struct IngestArgs {
     /// Target viewer records per second (0 = as fast as the panel acknowledges)
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// Seconds each report covers (its `interval_s`). Every report moves its server's clock on
+    /// by this much, so the simulated clock runs (reports per server per second × interval)
+    /// times the wall clock; a smaller interval keeps it closer to real time
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub interval: u64,
 }
 
 /// Parses `90`, `90s`, `30m` or `2h` into seconds (at least 1).
@@ -319,6 +324,7 @@ struct SimServer {
     token: String,
     seq: u64,
     time: i64,
+    interval: u64,
     generation: Vec<u32>,
     seconds: Vec<u64>,
 }
@@ -326,12 +332,12 @@ struct SimServer {
 impl SimServer {
     fn report(&mut self, viewers: usize, streams: usize) -> (String, usize) {
         self.seq += 1;
-        self.time += 30;
+        self.time += self.interval as i64;
         let mut out = String::with_capacity(viewers * 190 + 512);
         let _ = write!(
             out,
-            r#"{{"report_id":"{}-{}","time":{},"interval_s":30,"server":{{"name":"{}","software":"nginx-rtmp"}},"host":{{"cpu_pct":35.5,"ram_used_bytes":2147483648,"ram_total_bytes":8589934592,"net_in_bytes":1000000,"net_out_bytes":90000000}},"streams":["#,
-            self.name, self.seq, self.time, self.name
+            r#"{{"report_id":"{}-{}","time":{},"interval_s":{},"server":{{"name":"{}","software":"nginx-rtmp"}},"host":{{"cpu_pct":35.5,"ram_used_bytes":2147483648,"ram_total_bytes":8589934592,"net_in_bytes":1000000,"net_out_bytes":90000000}},"streams":["#,
+            self.name, self.seq, self.time, self.interval, self.name
         );
         let per = viewers.div_ceil(streams.max(1));
         for s in 0..streams {
@@ -350,19 +356,21 @@ impl SimServer {
                     self.generation[v] += 1;
                     self.seconds[v] = 0;
                 }
-                self.seconds[v] += 30;
+                self.seconds[v] += self.interval;
                 if v > s * per {
                     out.push(',');
                 }
                 let pool = IP_POOL[v % IP_POOL.len()];
                 let _ = write!(
                     out,
-                    r#"{{"session":"{}-{v}-{}","ip":"{pool}{}","user_agent":"{}","protocol":"{}","bytes":3750000,"seconds":{},"ended":false}}"#,
+                    r#"{{"session":"{}-{v}-{}","ip":"{pool}{}","user_agent":"{}","protocol":"{}","bytes":{},"seconds":{},"ended":false}}"#,
                     self.name,
                     self.generation[v],
                     (v * 7 + self.generation[v] as usize) % 250 + 1,
                     USER_AGENTS[v % USER_AGENTS.len()],
                     if v % 3 == 0 { "hls" } else { "rtmp" },
+                    // 1 Mbit/s per viewer.
+                    125_000 * self.interval,
                     self.seconds[v]
                 );
             }
@@ -405,7 +413,8 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     } else {
         20.0
     };
-    let start_time = crate::now() - (a.duration as f64 * reports_per_server_s * 30.0) as i64 - 3600;
+    let start_time =
+        crate::now() - (a.duration as f64 * reports_per_server_s * a.interval as f64) as i64 - 3600;
     let mut servers = Vec::new();
     for i in 0..a.servers {
         let name = format!("bench-{i}");
@@ -415,6 +424,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             token,
             seq: 0,
             time: start_time,
+            interval: a.interval,
             generation: vec![0; a.viewers],
             seconds: vec![0; a.viewers],
         });
@@ -523,7 +533,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 } else {
                     // Rejected reports are retried with the same id next time round.
                     srv.seq -= 1;
-                    srv.time -= 30;
+                    srv.time -= srv.interval as i64;
                     *errors
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
