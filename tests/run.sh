@@ -42,6 +42,9 @@ echo "== build"
 cargo build --all-targets --quiet
 
 echo "== rust tests"
+# Python's aiosmtpd receives the alert e-mails of the SMTP test.
+TALLY_TEST_PYTHON="$(tests/venv.sh)/bin/python3"
+export TALLY_TEST_PYTHON
 { rc=0; cargo test --no-fail-fast 2>&1 || rc=$?; echo "$rc" > target/rust-tests.rc; } | tee target/rust-tests.log
 [ "$(cat target/rust-tests.rc)" = 0 ] || { echo "rust tests failed"; exit 1; }
 

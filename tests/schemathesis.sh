@@ -11,18 +11,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-venv=target/schemathesis-venv
-if [ ! -x "$venv/bin/schemathesis" ]; then
-    echo "installing schemathesis into $venv"
-    rm -rf "$venv"
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-        # Debian's python3 needs its venv module as a package.
-        rm -rf "$venv"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-        python3 -m venv "$venv"
-    fi
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
-fi
+venv=$(tests/venv.sh)
 
 bin=${TALLY_BIN:-target/debug/tally}
 if [ ! -x "$bin" ]; then
@@ -74,7 +63,7 @@ curl -fsS -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: appli
 # feeds them malformed, oversized and wrong-typed bodies.
 # Run from the temporary directory: schemathesis keeps a cache in the working directory.
 status=0
-st=$(pwd)/$venv/bin/schemathesis
+st=$venv/bin/schemathesis
 report=$(pwd)/target/schemathesis-report
 rm -rf "$report"
 (cd "$work" && "$st" run "$url/api/v1/openapi.json" \

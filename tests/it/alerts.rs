@@ -494,6 +494,12 @@ fn alerts_slack_and_discord_formats_and_repeats_while_firing() {
     assert_eq!(app.get(&format!("/api/v1/alerts/{id}")).json()["firing"], 1);
 }
 
+/// The Python with `aiosmtpd`: `TALLY_TEST_PYTHON` (tests/run.sh sets it to its virtual
+/// environment), else `python3` from the PATH.
+fn python() -> String {
+    std::env::var("TALLY_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 /// A local SMTP sink (Python's `aiosmtpd`) that prints every message it receives.
 struct SmtpSink {
     child: std::process::Child,
@@ -504,12 +510,14 @@ struct SmtpSink {
 impl SmtpSink {
     /// Starts the sink, or `None` when `aiosmtpd` is not installed.
     fn start() -> Option<SmtpSink> {
-        let have = std::process::Command::new("python3")
+        let have = std::process::Command::new(python())
             .args(["-c", "import aiosmtpd"])
             .status()
             .is_ok_and(|s| s.success());
         if !have {
-            eprintln!("skipping: `pip install aiosmtpd` to run the SMTP test");
+            eprintln!(
+                "skipping: `pip install aiosmtpd` (or set TALLY_TEST_PYTHON) to run the SMTP test"
+            );
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0")
@@ -518,7 +526,7 @@ impl SmtpSink {
             .unwrap()
             .port();
         let out = tempfile::NamedTempFile::new().unwrap();
-        let child = std::process::Command::new("python3")
+        let child = std::process::Command::new(python())
             .args(["-u", "-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "aiosmtpd.handlers.Debugging"])
