@@ -440,6 +440,19 @@ fn api_requires_authentication_and_answers_json_errors() {
         message.as_str().is_some_and(|m| m.contains("262144")),
         "{message}"
     );
+    // Compressed bodies only where the panel bounds their expansion (ingest).
+    let gz = request(
+        "POST",
+        &format!("{}/api/v1/servers", app.url),
+        Some(&app.token),
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
+        Some(vec![0x1f, 0x8b, 0x08, 0]),
+    );
+    assert_eq!(error_of(&gz).0, 415, "{}", gz.text());
+    assert!(gz.text().contains("/api/v1/ingest"), "{}", gz.text());
     let metrics = app.get("/metrics").text();
     assert!(metrics.contains("tally_ingest_reports_total"));
     // Memory figures: the process's RSS and jemalloc's view (the default build).

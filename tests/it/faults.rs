@@ -380,7 +380,8 @@ impl RawConn {
 
 /// Slowloris over raw TCP: request heads and bodies trickled a byte a second. Heads get `408`
 /// when the head timeout (10 s) passes, bodies `408 body_timeout` when the body timeout (30 s)
-/// passes, on ingest and on a JSON endpoint alike; every other client is served meanwhile.
+/// passes, on ingest and on a JSON endpoint alike, with a length or chunked, and every such
+/// connection is then closed by the panel; every other client is served meanwhile.
 /// Then path traversal on the static routes (raw request targets, which HTTP clients would
 /// normalise) gets 404 and no file. The panel's peak RSS stays under 400 MB throughout.
 #[test]
@@ -411,6 +412,18 @@ fn slow_clients_and_path_traversal_get_clear_answers_and_the_panel_stays_healthy
             &addr,
             "json",
             &json_post("/api/v1/servers", &app.token),
+        ));
+        // A chunked body (one 4 KiB chunk announced), which actix would otherwise read and
+        // discard without a time limit after answering.
+        conns.push(RawConn::open(
+            &addr,
+            "chunked",
+            &format!(
+                "POST /api/v1/servers HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 1000\r\n{{\"name\": ",
+                app.token
+            ),
         ));
     }
     // Trickle while the panel's deadlines cannot have passed yet (they count from the
