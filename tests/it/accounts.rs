@@ -234,9 +234,21 @@ fn operator_manages_accounts_and_roles_limit_what_users_do() {
         app.get_as("/api/v1/stats/summary", Some(&billing)).status,
         403
     );
-    for path in ["/api/v1/stats/breakdown?dimension=country", "/api/v1/live"] {
+    for path in [
+        "/api/v1/stats/breakdown?dimension=country",
+        "/api/v1/stats/daily",
+        "/api/v1/live",
+    ] {
         assert_eq!(app.get_as(path, Some(&billing)).status, 403, "{path}");
     }
+    // The server list shows billing users traffic, not how many are watching.
+    let viewers_of = |token: &str| {
+        app.get_as(&format!("/api/v1/servers/{server}"), Some(token))
+            .json()["viewers"]
+            .clone()
+    };
+    assert_eq!(viewers_of(&owner), json!(0));
+    assert_eq!(viewers_of(&billing), Value::Null);
     // The stream list names what a bill can be filtered by.
     for path in ["/api/v1/stats/billing", "/api/v1/streams"] {
         assert_eq!(app.get_as(path, Some(&billing)).status, 200, "{path}");

@@ -35,12 +35,15 @@ pub fn status(live: Option<&ServerLive>, now: i64) -> &'static str {
     }
 }
 
+/// One server as the API shows it; `audience` is false for the billing role, which sees
+/// traffic but not how many are watching.
 fn server_json(
     s: &Server,
     hook: Option<&HookSecret>,
     live: Option<&ServerLive>,
     now: i64,
     view: Option<&SliceSet>,
+    audience: bool,
 ) -> Value {
     let whole = view.is_none_or(|v| v.allows_whole_server(s.id));
     let host = live.and_then(|l| l.host.as_ref()).filter(|_| whole);
@@ -72,7 +75,7 @@ fn server_json(
         "ram_total_bytes": host.and_then(|h| h.ram_total_bytes),
         "net_in_bps": host.and_then(|h| h.net_in_bytes).map(|b| b as f64 * 8.0 / interval),
         "net_out_bps": host.and_then(|h| h.net_out_bytes).map(|b| b as f64 * 8.0 / interval),
-        "viewers": viewers,
+        "viewers": audience.then_some(viewers),
         "bandwidth_bps": bandwidth_bps,
         "hooks": {
             "enabled": hook.is_some(),
@@ -107,10 +110,11 @@ pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> 
         })
         .map(|s| state.meta.hook_secret(s.id).map(|h| (s, h)))
         .collect::<Result<_, _>>()?;
+    let audience = p.require_audience().is_ok();
     let live = state.writer.live.read();
     let out: Vec<Value> = servers
         .iter()
-        .map(|(s, h)| server_json(s, h.as_ref(), live.get(&s.id), now, view.as_ref()))
+        .map(|(s, h)| server_json(s, h.as_ref(), live.get(&s.id), now, view.as_ref(), audience))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -190,6 +194,7 @@ pub async fn get(
         live.get(&s.id),
         crate::now(),
         view.as_ref(),
+        p.require_audience().is_ok(),
     )))
 }
 

@@ -625,7 +625,8 @@ struct StreamRow {
     app: String,
     stream: String,
     live: bool,
-    viewers: u64,
+    /// Current viewers; `None` for the billing role.
+    viewers: Option<u64>,
     ingress_kbps: Option<f64>,
     last_seen: Option<i64>,
 }
@@ -667,7 +668,7 @@ pub async fn streams(
                         app: app.clone(),
                         stream: stream.clone(),
                         live: fresh && (s.publishing == Some(true) || s.viewers > 0),
-                        viewers: if fresh { s.viewers as u64 } else { 0 },
+                        viewers: Some(if fresh { s.viewers as u64 } else { 0 }),
                         ingress_kbps: s.ingress_kbps,
                         last_seen: Some(s.last_seen),
                     },
@@ -691,7 +692,7 @@ pub async fn streams(
                 app,
                 stream,
                 live: false,
-                viewers: 0,
+                viewers: Some(0),
                 ingress_kbps: None,
                 last_seen: None,
             });
@@ -718,6 +719,11 @@ pub async fn streams(
             .then(a.app.cmp(&b.app))
             .then(a.stream.cmp(&b.stream))
     });
+    if p.require_audience().is_err() {
+        for r in &mut out {
+            r.viewers = None;
+        }
+    }
     if q.csv {
         return export(&state, &p, "streams", &out);
     }
@@ -741,6 +747,7 @@ pub async fn daily(
     p: Principal,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
+    p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
     let view = SliceSet::of(&p)?;
     // A slice's own time zone is the default for its users' daily reports.
