@@ -405,16 +405,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let panel = Panel::start(&a.target)?;
-    // Each report moves its server's clock 30 s on, many times faster than the wall clock; start
-    // far enough back that the last report is still in the past (the panel refuses reports more
-    // than 10 minutes ahead). Flat out, allow for 20 reports per server per second.
+    // Each report moves its server's clock on by --interval, many times faster than the wall
+    // clock; start far enough back that the last report is still in the past (the panel
+    // refuses reports more than 10 minutes ahead). Flat out, allow for 20 reports per server
+    // per second.
     let reports_per_server_s = if a.rate > 0 {
         a.rate as f64 / (a.servers.max(1) * a.viewers.max(1)) as f64 * 1.5
     } else {
         20.0
     };
-    let start_time =
-        crate::now() - (a.duration as f64 * reports_per_server_s * a.interval as f64) as i64 - 3600;
+    let span = a.duration as f64 * reports_per_server_s * a.interval as f64;
+    let start_time = crate::now() - span as i64 - 3600;
+    // The panel takes report times from 2000 on.
+    if start_time < 946_684_800 {
+        bail!(
+            "--interval {} over --duration {} s would simulate {:.0} days, reaching back before \
+             2000; use a smaller --interval or a shorter --duration",
+            a.interval,
+            a.duration,
+            span / 86_400.0
+        );
+    }
     let mut servers = Vec::new();
     for i in 0..a.servers {
         let name = format!("bench-{i}");
