@@ -29,9 +29,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 echo "== licences and banned crates (cargo-deny, offline)"
 if ! command -v cargo-deny >/dev/null 2>&1; then
     # Built once into target/tools (kept with the build cache), not into the user's ~/.cargo.
-    if [ ! -x target/tools/bin/cargo-deny ]; then
+    if ! target/tools/bin/cargo-deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
         echo "building cargo-deny $CARGO_DENY_VERSION into target/tools (once)"
-        cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --quiet --root target/tools
+        cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked --quiet --force --root target/tools
     fi
     PATH="$PWD/target/tools/bin:$PATH"
 fi
