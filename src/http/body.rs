@@ -16,7 +16,7 @@ use std::time::Duration;
 use actix_web::HttpMessage;
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::error::PayloadError;
+use actix_web::error::{PayloadError, UrlencodedError};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
@@ -168,6 +168,21 @@ const INGEST_PATH: &str = "/api/v1/ingest";
 /// The `web::Bytes` extractor's limit, registered once for the whole app.
 pub fn config() -> web::PayloadConfig {
     web::PayloadConfig::new(JSON_LIMIT)
+}
+
+/// The form extractor (the first-admin setup page) with the same errors as every other body.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default().error_handler(|err, _| {
+        match err {
+            UrlencodedError::Payload(e) => error(&e, JSON_LIMIT),
+            UrlencodedError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
+            UrlencodedError::ContentType => ApiError::UnsupportedMediaType(
+                "send the form as application/x-www-form-urlencoded".into(),
+            ),
+            other => ApiError::bad("invalid_form", other.to_string()),
+        }
+        .into()
+    })
 }
 
 /// The panel's answer to a body that could not be read; `limit` is the one that applied.

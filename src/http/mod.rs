@@ -52,6 +52,7 @@ pub type State = web::Data<AppState>;
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(body::config())
+        .app_data(body::form_config())
         .app_data(web::PathConfig::default().error_handler(|err, _| {
             crate::error::ApiError::bad("invalid_path", err.to_string()).into()
         }))

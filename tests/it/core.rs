@@ -904,6 +904,11 @@ fn first_run_setup_link_creates_the_first_admin() {
             Some(body.into_bytes()),
         )
     };
+    // A form past the 16 KiB limit gets the panel's JSON error, not actix's plain text.
+    let long = "x".repeat(20 << 10);
+    let big = post("ops%40example.com", &long, &token);
+    assert_eq!(big.status, 413);
+    assert_eq!(big.json()["error"]["code"], "payload_too_large");
     let short = post("ops%40example.com", "short", &token);
     assert_eq!(short.status, 200);
     assert!(
