@@ -246,13 +246,7 @@ impl TestApp {
     /// The process's peak resident set size so far (`VmHWM`), in bytes.
     pub fn peak_rss_bytes(&self) -> u64 {
         let pid = self.child.as_ref().expect("running").id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-        let kib: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc status");
-        kib << 10
+        tally::memory::proc_status_bytes(&pid.to_string(), "VmHWM").expect("VmHWM in /proc status")
     }
 
     /// Everything the process logged so far.
