@@ -103,9 +103,14 @@ impl Principal {
         Ok(())
     }
 
+    /// Whether the role may see audience statistics (everyone but billing-only users).
+    pub fn sees_audience(&self) -> bool {
+        self.user.role != Role::Billing || self.user.operator
+    }
+
     /// Requires a role that may see audience statistics (not billing-only).
     pub fn require_audience(&self) -> Result<(), ApiError> {
-        if self.user.role == Role::Billing && !self.user.operator {
+        if !self.sees_audience() {
             return Err(ApiError::forbidden(
                 "the billing role sees traffic reports only",
             ));

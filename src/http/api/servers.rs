@@ -110,7 +110,7 @@ pub async fn list(state: State, p: Principal) -> Result<HttpResponse, ApiError> 
         })
         .map(|s| state.meta.hook_secret(s.id).map(|h| (s, h)))
         .collect::<Result<_, _>>()?;
-    let audience = p.require_audience().is_ok();
+    let audience = p.sees_audience();
     let live = state.writer.live.read();
     let out: Vec<Value> = servers
         .iter()
@@ -194,7 +194,7 @@ pub async fn get(
         live.get(&s.id),
         crate::now(),
         view.as_ref(),
-        p.require_audience().is_ok(),
+        p.sees_audience(),
     )))
 }
 

@@ -652,6 +652,8 @@ pub async fn streams(
     };
     let account = p.account.id;
     let view = SliceSet::of(&p)?;
+    // Billing users get no viewer counts, nor an order that would give them away.
+    let audience = p.sees_audience();
     let names = server_names(&state, account)?;
     let now = crate::now();
     let mut rows: HashMap<(Id, String, String), StreamRow> = HashMap::new();
@@ -668,7 +670,7 @@ pub async fn streams(
                         app: app.clone(),
                         stream: stream.clone(),
                         live: fresh && (s.publishing == Some(true) || s.viewers > 0),
-                        viewers: Some(if fresh { s.viewers as u64 } else { 0 }),
+                        viewers: audience.then_some(if fresh { s.viewers as u64 } else { 0 }),
                         ingress_kbps: s.ingress_kbps,
                         last_seen: Some(s.last_seen),
                     },
@@ -692,7 +694,7 @@ pub async fn streams(
                 app,
                 stream,
                 live: false,
-                viewers: Some(0),
+                viewers: audience.then_some(0),
                 ingress_kbps: None,
                 last_seen: None,
             });
@@ -719,11 +721,6 @@ pub async fn streams(
             .then(a.app.cmp(&b.app))
             .then(a.stream.cmp(&b.stream))
     });
-    if p.require_audience().is_err() {
-        for r in &mut out {
-            r.viewers = None;
-        }
-    }
     if q.csv {
         return export(&state, &p, "streams", &out);
     }
