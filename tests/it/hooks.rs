@@ -423,6 +423,14 @@ fn hook_errors_are_precise_and_secrets_are_per_server() {
     );
     let json_to_nginx = post(&url, "application/json", "{}");
     assert_eq!(json_to_nginx.status, 415, "{}", json_to_nginx.text());
+    let gzipped = request(
+        "POST",
+        &url,
+        None,
+        &[("Content-Type", FORM), ("Content-Encoding", "gzip")],
+        Some(vec![0x1f, 0x8b, 0x08, 0]),
+    );
+    assert_eq!(error(&gzipped).0, 415, "{}", gzipped.text());
     let huge = format!(
         "{}&pad={}",
         nginx("play", 1, "203.0.113.1", "x", ""),
