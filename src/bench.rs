@@ -403,21 +403,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn ingest(a: IngestArgs) -> anyhow::Result<()> {
-    let panel = Panel::start(&a.target)?;
-    // Each report moves its server's clock on by --interval, many times faster than the wall
-    // clock; start far enough back that the last report is still in the past (the panel
-    // refuses reports more than 10 minutes ahead). Flat out, allow for 20 reports per server
-    // per second.
+/// Where the simulated clock starts. Each report moves its server's clock on by --interval,
+/// many times faster than the wall clock; start far enough back that the last report is still
+/// in the past (the panel refuses reports more than 10 minutes ahead). Flat out, allow for 20
+/// reports per server per second. The panel takes report times from 2000 on.
+fn simulated_start(a: &IngestArgs, now: i64) -> anyhow::Result<i64> {
     let reports_per_server_s = if a.rate > 0 {
         a.rate as f64 / (a.servers.max(1) * a.viewers.max(1)) as f64 * 1.5
     } else {
         20.0
     };
     let span = a.duration as f64 * reports_per_server_s * a.interval as f64;
-    let start_time = crate::now() - span as i64 - 3600;
-    // The panel takes report times from 2000 on.
-    if start_time < 946_684_800 {
+    let start = now - span as i64 - 3600;
+    if start < 946_684_800 {
         bail!(
             "--interval {} over --duration {} s would simulate {:.0} days, reaching back before \
              2000; use a smaller --interval or a shorter --duration",
@@ -426,6 +424,12 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             span / 86_400.0
         );
     }
+    Ok(start)
+}
+
+fn ingest(a: IngestArgs) -> anyhow::Result<()> {
+    let start_time = simulated_start(&a, crate::now())?;
+    let panel = Panel::start(&a.target)?;
     let mut servers = Vec::new();
     for i in 0..a.servers {
         let name = format!("bench-{i}");
@@ -803,6 +807,32 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simulated_clock_must_stay_after_2000_and_intervals_are_bounded() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            a: IngestArgs,
+        }
+        use clap::Parser;
+        let args =
+            |extra: &[&str]| Cli::try_parse_from([&["bench"][..], extra].concat()).map(|c| c.a);
+        let now = 1_796_000_000;
+        let default = args(&[]).unwrap();
+        assert_eq!(default.interval, 30);
+        // 30 s flat out: 20 reports/server/s × 30 s × 30 s of wall clock, plus an hour.
+        assert_eq!(simulated_start(&default, now).unwrap(), now - 18_000 - 3600);
+        let long = args(&["--interval", "3600", "--duration", "4h"]).unwrap();
+        let e = simulated_start(&long, now).unwrap_err().to_string();
+        assert!(
+            e.contains("before 2000") && e.contains("--interval 3600"),
+            "{e}"
+        );
+        for bad in ["0", "3601", "-1", "ten"] {
+            assert!(args(&["--interval", bad]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_take_a_unit() {
