@@ -71,7 +71,8 @@ fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
     }
     let old = meta.open_tree(OLD)?;
     let new = meta.open_tree(super::meta::REPORT_IDS)?;
-    let mut chunk = Vec::with_capacity(10_000);
+    const CHUNK: usize = 10_000;
+    let mut chunk = Vec::with_capacity(CHUNK);
     for item in old.iter() {
         let (k, v) = item?;
         let (Some((server, hash)), Ok(t)) = (
@@ -81,7 +82,7 @@ fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
             continue;
         };
         chunk.push((server, hash, i64::from_be_bytes(t)));
-        if chunk.len() == chunk.capacity() {
+        if chunk.len() == CHUNK {
             super::meta::remember_report_ids(&new, &chunk)?;
             chunk.clear();
         }
