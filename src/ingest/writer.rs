@@ -426,6 +426,12 @@ struct State {
     reserve_bytes: u64,
     /// Free space was below the reserve at the last commit.
     low_space: bool,
+    /// Wall-clock second at which each server's latest report arrived in this process. A
+    /// server that stops reporting ends its sessions by this, not by the report times, which
+    /// run hours behind the clock while an agent back-fills.
+    heard_from: HashMap<Id, i64>,
+    /// When this process started: servers not heard from since count from here.
+    started_at: i64,
 }
 
 /// Writer settings.
@@ -575,6 +581,8 @@ impl State {
             forgotten: HashSet::new(),
             reserve_bytes,
             low_space: false,
+            heard_from: HashMap::new(),
+            started_at: crate::now(),
         };
         // Replay segment by segment, checkpointing each under its own id: a partition that
         // already absorbed a segment before the crash recognises the id and skips it.
@@ -655,6 +663,7 @@ impl State {
                     }
                     Job::ForgetServer(id) => {
                         self.live.write().remove(&id);
+                        self.heard_from.remove(&id);
                     }
                     Job::ForgetAccount(account, ack) => {
                         let res = self.forget_account(account);
@@ -900,6 +909,7 @@ impl State {
 
     /// Applies one durable report to in-memory state. Deterministic: replay gives the same result.
     fn apply(&mut self, r: &Enriched) {
+        self.heard_from.insert(r.server, crate::now());
         let p = &mut self.pending;
         p.dirty = true;
         p.dedupe.push((r.server, r.report_hash, r.time));
@@ -1080,9 +1090,12 @@ impl State {
         }
     }
 
-    /// Ends sessions that stopped appearing; drops tombstones of ended ones.
+    /// Ends sessions that stopped appearing — missing from their server's reports for three
+    /// intervals (at least 90 s of report time), or their server silent for 15 minutes of wall
+    /// clock — and drops tombstones of ended sessions an hour on.
     fn sweep_sessions(&mut self, now: i64) {
         let live = self.live.read();
+        let (heard_from, started_at) = (&self.heard_from, self.started_at);
         let mut ended = Vec::new();
         self.sessions.retain(|_, s| {
             let latest = live
@@ -1093,10 +1106,11 @@ impl State {
                 .map_or(30, |l| l.interval_s as i64)
                 .max(30)
                 * 3;
+            let heard = heard_from.get(&s.server).copied().unwrap_or(started_at);
             if s.ended {
-                return s.last_time > latest - 3600 && s.last_time > now - 3600;
+                return s.last_time > latest - 3600 && heard > now - 3600;
             }
-            if s.last_time < latest - gap || s.last_time < now - 900 {
+            if s.last_time < latest - gap || heard < now - 900 {
                 ended.push(s.clone());
                 return false;
             }

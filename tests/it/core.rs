@@ -229,6 +229,47 @@ fn restart_keeps_data_and_sessions() {
 }
 
 #[test]
+fn back_filled_reports_keep_their_sessions_between_checkpoints() {
+    // An agent catching up on two hours: its report times run far behind the clock, and each
+    // query below makes the panel checkpoint (and sweep sessions) in between.
+    let app = TestApp::spawn();
+    let (_, token) = app.add_server("edge");
+    let t0 = report_time() - 2 * 3600;
+    let range = format!("from={}&to={}", t0 - 3600, t0 + 3600);
+    for i in 0..5i64 {
+        let mut viewers = vec![viewer(
+            "steady",
+            "81.2.69.142",
+            "VLC",
+            "hls",
+            100,
+            30 * (i as u64 + 1),
+            false,
+        )];
+        if i == 0 {
+            viewers.push(viewer("brief", "81.2.69.160", "VLC", "hls", 10, 20, false));
+        }
+        let r = report(
+            &format!("b{i}"),
+            t0 + 30 * i,
+            json!([stream("live", "a", viewers)]),
+        );
+        assert_eq!(app.ingest(&token, &r).status, 200);
+        let s = app.get(&format!("/api/v1/stats/summary?{range}")).json();
+        assert_eq!(s["views"], 2, "report {i}: {s}");
+        assert_eq!(s["view_time_s"], 30 * (i + 1) + 20, "report {i}: {s}");
+    }
+    // `brief` left after the first report: more than three intervals later its duration is counted,
+    // once; `steady` is still watching.
+    let d = app
+        .get(&format!(
+            "/api/v1/stats/breakdown?dimension=duration&{range}"
+        ))
+        .json();
+    assert_eq!(rows(&d), vec![("20s".to_string(), 1)], "{d}");
+}
+
+#[test]
 fn eight_concurrent_clients_lose_nothing() {
     let app = TestApp::spawn();
     let (_, token) = app.add_server("edge");
