@@ -1,9 +1,10 @@
 //! Rollup partitions: one sled database per account, storage class and time period.
 //!
-//! Directory: `stats/<account>/<class>/<period>/`. A period is six hours of minute rollups
-//! (`2026-11-25T12`), a UTC day of five-minute rollups (`2026-11-25`), a month of hour rollups
+//! Directory: `stats/<account>/<class>/<period>/`. A period is a UTC hour of minute rollups
+//! (`2026-11-25T12h`), a UTC day of five-minute rollups (`2026-11-25`), a month of hour rollups
 //! and unique-viewer sketches (`2026-11`), a year of day rollups (`2026`); partitions of earlier
-//! builds (a day of minute rollups, a month of five-minute rollups) stay where they are.
+//! builds (six hours or a day of minute rollups, `2026-11-25T12` and `2026-11-25`; a month of
+//! five-minute rollups) stay where they are.
 //! Retention and erasure remove whole directories, which is the only way to make sled forget
 //! bytes. Each database holds the trees `scalars`, `dims`, `hll` (sketch partitions), `series`
 //! (catalog: id → names) and `state` (the last checkpoint folded in, for crash-safe replay).
@@ -53,15 +54,17 @@ impl Class {
     }
 
     /// Start of the period containing `t` in the layout this build writes, and the start of
-    /// the next one: six hours of minute rollups, a day of five-minute rollups, a month of hour
+    /// the next one: an hour of minute rollups, a day of five-minute rollups, a month of hour
     /// rollups and sketches, a year of day rollups.
     ///
     /// Periods are kept to a few hundred buckets per series because an open sled database
     /// keeps roughly 50 bytes of memory per stored key: a month of five-minute rollups for a
-    /// thousand series (two keys per bucket) held about a gigabyte by the month's end.
+    /// thousand series (two keys per bucket) held about a gigabyte by the month's end, and six
+    /// hours of minute rollups for 1,100 series grew the process by 20 MB before the period
+    /// closed. The minute period, which receives every report, is the shortest.
     pub fn period(self, t: i64) -> (i64, i64) {
         match self {
-            Class::Rollup(Resolution::Minute) => aligned(t, SIX_HOURS),
+            Class::Rollup(Resolution::Minute) => aligned(t, 3600),
             Class::Rollup(Resolution::FiveMinutes) => aligned(t, 86_400),
             Class::Rollup(Resolution::Day) => {
                 calendar(utc_date(t).first_of_year(), jiff::Span::new().years(1))
@@ -70,27 +73,28 @@ impl Class {
         }
     }
 
-    /// The period containing `t` in the layout of earlier builds, where it differs: a UTC day
-    /// of minute rollups, a month of five-minute rollups. Such partitions stay readable and
-    /// keep receiving the data of their period (see [`Partitions::resolve`]).
-    fn legacy_period(self, t: i64) -> Option<(i64, i64)> {
+    /// The periods containing `t` in the layouts of earlier builds, where they differ, longest
+    /// first: a UTC day (schema 1) or six hours (schema 2) of minute rollups, a month of
+    /// five-minute rollups (schema 1). Such partitions stay readable and keep receiving the
+    /// data of their period (see [`Partitions::resolve`]).
+    fn legacy_periods(self, t: i64) -> Vec<(i64, i64)> {
         match self {
-            Class::Rollup(Resolution::Minute) => Some(aligned(t, 86_400)),
-            Class::Rollup(Resolution::FiveMinutes) => Some(month(t)),
-            _ => None,
+            Class::Rollup(Resolution::Minute) => vec![aligned(t, 86_400), aligned(t, SIX_HOURS)],
+            Class::Rollup(Resolution::FiveMinutes) => vec![month(t)],
+            _ => Vec::new(),
         }
     }
 
     /// Directory name of the period `[start, end)`.
     fn label(self, start: i64, end: i64) -> String {
         let d = utc_date(start);
+        let hour = start.rem_euclid(86_400) / 3600;
         match self {
+            Class::Rollup(Resolution::Minute) if end - start == 3600 => {
+                format!("{}T{hour:02}h", d.strftime("%Y-%m-%d"))
+            }
             Class::Rollup(Resolution::Minute) if end - start == SIX_HOURS => {
-                format!(
-                    "{}T{:02}",
-                    d.strftime("%Y-%m-%d"),
-                    start.rem_euclid(86_400) / 3600
-                )
+                format!("{}T{hour:02}", d.strftime("%Y-%m-%d"))
             }
             Class::Rollup(Resolution::Minute | Resolution::FiveMinutes)
                 if end - start == 86_400 =>
@@ -105,9 +109,9 @@ impl Class {
     /// The period a directory name stands for, in this build's layout or an earlier one.
     fn parse_label(self, label: &str) -> Option<(i64, i64)> {
         let start = match label.len() {
-            13 if label.as_bytes()[10] == b'T' => {
+            13 | 14 if label.as_bytes()[10] == b'T' => {
                 let date: Date = label.get(..10)?.parse().ok()?;
-                let hour: i64 = label.get(11..)?.parse().ok()?;
+                let hour: i64 = label.get(11..13)?.parse().ok()?;
                 day_seconds(date) + hour * 3600
             }
             10 => day_seconds(label.parse().ok()?),
@@ -115,9 +119,8 @@ impl Class {
             4 => day_seconds(format!("{label}-01-01").parse().ok()?),
             _ => return None,
         };
-        [Some(self.period(start)), self.legacy_period(start)]
-            .into_iter()
-            .flatten()
+        std::iter::once(self.period(start))
+            .chain(self.legacy_periods(start))
             .find(|&(s, e)| s == start && self.label(s, e) == label)
     }
 }
@@ -715,15 +718,12 @@ impl Partitions {
     /// is never split between two layouts (a crash replay must find every record of a
     /// checkpoint where the interrupted write put them), otherwise `id` itself.
     pub fn resolve(&self, id: PartitionId) -> PartitionId {
-        let Some((start, end)) = id.class.legacy_period(id.start) else {
-            return id;
-        };
-        let legacy = PartitionId { start, end, ..id };
-        if self.dir(&legacy).is_dir() {
-            legacy
-        } else {
-            id
-        }
+        id.class
+            .legacy_periods(id.start)
+            .into_iter()
+            .map(|(start, end)| PartitionId { start, end, ..id })
+            .find(|legacy| self.dir(legacy).is_dir())
+            .unwrap_or(id)
     }
 
     /// Existing partitions overlapping `[from, to)`.
@@ -912,9 +912,13 @@ mod tests {
         let t = 1_795_608_030; // 2026-11-25T12:00:30Z
         let minute = Class::Rollup(Resolution::Minute);
         let (s, e) = minute.period(t);
-        assert_eq!((s, e - s), (1_795_608_000, 6 * 3600));
-        assert_eq!(minute.label(s, e), "2026-11-25T12");
-        assert_eq!(minute.parse_label("2026-11-25T12"), Some((s, e)));
+        assert_eq!((s, e - s), (1_795_608_000, 3600));
+        assert_eq!(minute.label(s, e), "2026-11-25T12h");
+        assert_eq!(minute.parse_label("2026-11-25T12h"), Some((s, e)));
+        assert_eq!(
+            minute.parse_label("2026-11-25T13h"),
+            Some((s + 3600, e + 3600))
+        );
         let five = Class::Rollup(Resolution::FiveMinutes);
         let (s5, e5) = five.period(t);
         assert_eq!(e5 - s5, 86_400);
@@ -938,16 +942,22 @@ mod tests {
             "2026-11-25T07",
             "2026-11-25T-6",
             "2026-11-25X12",
+            "2026-11-25T12x",
+            "2026-11-25T24h",
+            "2026-11-25T1h",
             "",
         ] {
             assert_eq!(hour.parse_label(bad), None, "{bad}");
             assert_eq!(minute.parse_label(bad), None, "{bad}");
         }
-        // Earlier builds' layouts still parse: a day of minute rollups, a month of five-minute.
+        // Earlier builds' layouts still parse: a day or six hours of minute rollups, a month of
+        // five-minute rollups.
         assert_eq!(
             minute.parse_label("2026-11-25"),
             Some((1_795_564_800, 1_795_564_800 + 86_400))
         );
+        assert_eq!(minute.parse_label("2026-11-25T12"), Some((s, s + 6 * 3600)));
+        assert_eq!(five.parse_label("2026-11-25T12h"), None);
         assert_eq!(five.parse_label("2026-11"), Some(hour.period(t)));
         assert_eq!(hour.parse_label("2026-11-25"), None);
         assert_eq!(day.parse_label("2026-11"), None);
@@ -982,7 +992,7 @@ mod tests {
         let legacy_five = parts.resolve(PartitionId::at(a, five, t));
         assert_eq!(
             (legacy_five.start, legacy_five.end),
-            five.legacy_period(t).unwrap()
+            five.legacy_periods(t)[0]
         );
         // The next day and month are written in this build's layout.
         let later = t + 40 * 86_400;
@@ -1006,7 +1016,21 @@ mod tests {
         assert_eq!(parts.list(a, minute), vec![legacy_minute, fresh]);
         assert_eq!(parts.overlapping(a, minute, t, t + 60), vec![legacy_minute]);
         assert!(parts.dir(&legacy_minute).ends_with("minute/2026-11-25"));
-        assert!(parts.dir(&fresh).ends_with("minute/2027-01-04T12"));
+        assert!(parts.dir(&fresh).ends_with("minute/2027-01-04T12h"));
+        // Six hours of minute rollups (schema 2) keep receiving their period too.
+        let six = dir
+            .path()
+            .join(a.to_string())
+            .join(minute.name())
+            .join("2027-01-04T12");
+        std::fs::create_dir_all(&six).unwrap();
+        let legacy_six = parts.resolve(PartitionId::at(a, minute, later + 3 * 3600));
+        assert!(parts.dir(&legacy_six).ends_with("minute/2027-01-04T12"));
+        assert_eq!(legacy_six.end - legacy_six.start, 6 * 3600);
+        assert_eq!(
+            parts.resolve(PartitionId::at(a, minute, later + 6 * 3600)),
+            PartitionId::at(a, minute, later + 6 * 3600)
+        );
     }
 
     #[test]

@@ -104,6 +104,19 @@ fn assert_fixture_data(app: &TestApp, facts: &Value) {
     let again = app.ingest(token, &report("fixture-1", t, json!([])));
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["duplicate"], true, "{}", again.text());
+    // New traffic in the fixture's period goes into the partitions it was stored in, and
+    // counts together with what was there.
+    let more = json!([{"app": "live", "stream": "fixture", "viewers": [
+        viewer("after-upgrade-viewer", "81.2.69.143", "VLC/3.0.18", "hls", 700, 30, true)]}]);
+    let r = app.ingest(token, &report("after-upgrade-2", t + 60, more));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = app.get(&format!("/api/v1/stats/summary?{range}")).json();
+    assert_eq!(s["views"], facts["views"].as_i64().unwrap() + 1, "{s}");
+    assert_eq!(
+        s["bytes_out"],
+        facts["bytes_out"].as_i64().unwrap() + 700,
+        "{s}"
+    );
 }
 
 #[test]
