@@ -350,8 +350,9 @@ impl SimServer {
                 self.name
             );
             for v in (s * per)..((s + 1) * per).min(viewers) {
-                // 2 % of sessions end each interval and are replaced by new ones.
-                let churn = (v as u64 + self.seq).is_multiple_of(50);
+                // Sessions last 25 minutes of simulated time: each report ends and replaces
+                // interval/1500 of them (2 % at the default 30 s), whatever the interval.
+                let churn = (v as u64 + self.seq).is_multiple_of((1500 / self.interval).max(1));
                 if churn {
                     self.generation[v] += 1;
                     self.seconds[v] = 0;
