@@ -1091,8 +1091,8 @@ impl State {
     }
 
     /// Ends sessions that stopped appearing — missing from their server's reports for three
-    /// intervals (at least 90 s of report time), or their server silent for 15 minutes of wall
-    /// clock — and drops tombstones of ended sessions an hour on.
+    /// intervals (at least 90 s of report time), or their server silent for as long (at least
+    /// 15 minutes of wall clock) — and drops tombstones of ended sessions an hour on.
     fn sweep_sessions(&mut self, now: i64) {
         let live = self.live.read();
         let (heard_from, started_at) = (&self.heard_from, self.started_at);
@@ -1110,7 +1110,7 @@ impl State {
             if s.ended {
                 return s.last_time > latest - 3600 && heard > now - 3600;
             }
-            if s.last_time < latest - gap || heard < now - 900 {
+            if s.last_time < latest - gap || heard < now - gap.max(900) {
                 ended.push(s.clone());
                 return false;
             }
