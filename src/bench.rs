@@ -221,6 +221,21 @@ impl Panel {
         self.child.as_ref().map(Child::id)
     }
 
+    /// The panel's resident memory in KiB: from `/proc` for a panel this benchmark started,
+    /// from `tally_process_resident_bytes` in its `/metrics` for one given with `--url`.
+    fn resident_kib(&self) -> Option<u64> {
+        if let Some(pid) = self.pid() {
+            return rss_kib(pid, "VmRSS");
+        }
+        let req = ureq::http::Request::builder()
+            .uri(format!("{}/metrics", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .body(())
+            .ok()?;
+        let text = http().run(req).ok()?.body_mut().read_to_string().ok()?;
+        resident_from_metrics(&text)
+    }
+
     fn add_server(&self, name: &str) -> anyhow::Result<String> {
         let v = call(
             "POST",
@@ -380,6 +395,14 @@ impl SimServer {
         out.push_str("]}");
         (out, viewers)
     }
+}
+
+/// `tally_process_resident_bytes` of a `/metrics` page, in KiB.
+fn resident_from_metrics(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix("tally_process_resident_bytes "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|b| (b / 1024.0) as u64)
 }
 
 /// A size field of the panel's `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in KiB.
@@ -582,7 +605,10 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 (std::mem::take(&mut w.0), std::mem::take(&mut w.1))
             };
             lat.sort_by(|a, b| a.total_cmp(b));
-            let rss = panel.pid().and_then(|p| rss_kib(p, "VmRSS")).unwrap_or(0);
+            let rss = panel.resident_kib();
+            if let Some(kib) = rss {
+                peak_rss.fetch_max(kib, Ordering::Relaxed);
+            }
             println!(
                 "  {:>7}  {:>10}  {:>8.1}  {:>8.1}  {:>6}  {:>8}",
                 format_elapsed(s),
@@ -590,7 +616,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 percentile(&lat, 0.5),
                 percentile(&lat, 0.99),
                 errs,
-                rss / 1024
+                rss.map_or_else(|| "-".to_string(), |k| (k / 1024).to_string())
             );
             last = now;
             last_at = s;
@@ -641,6 +667,11 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         println!(
             "  panel peak RSS            {} MiB (sampled {} MiB)",
             hwm / 1024,
+            peak_rss.load(Ordering::Relaxed) / 1024
+        );
+    } else if peak_rss.load(Ordering::Relaxed) > 0 {
+        println!(
+            "  panel RSS                 largest of the lines above {} MiB (from /metrics)",
             peak_rss.load(Ordering::Relaxed) / 1024
         );
     }
@@ -808,6 +839,20 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resident_memory_is_read_from_a_metrics_page() {
+        let page = "# HELP tally_process_resident_bytes Resident memory of the panel process.\n\
+                    # TYPE tally_process_resident_bytes gauge\n\
+                    tally_process_resident_bytes 268341248\n\
+                    tally_memory_allocated_bytes 307446696\n";
+        assert_eq!(resident_from_metrics(page), Some(262_052));
+        assert_eq!(resident_from_metrics("tally_up 1\n"), None);
+        assert_eq!(
+            resident_from_metrics("tally_process_resident_bytes x\n"),
+            None
+        );
+    }
 
     #[test]
     fn simulated_clock_must_stay_after_2000_and_intervals_are_bounded() {
