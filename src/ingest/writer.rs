@@ -76,6 +76,11 @@ pub struct StreamLive {
 pub struct ServerLive {
     pub account: Option<Id>,
     pub last_report_at: i64,
+    /// Wall-clock second the server's latest report arrived (this process's start for one
+    /// restored from the snapshot). A server that stops reporting ends its sessions by this,
+    /// not by the report times, which run hours behind the clock while an agent back-fills.
+    #[serde(skip, default = "crate::now")]
+    pub heard_at: i64,
     pub interval_s: u32,
     pub software: Option<String>,
     pub version: Option<String>,
@@ -426,12 +431,6 @@ struct State {
     reserve_bytes: u64,
     /// Free space was below the reserve at the last commit.
     low_space: bool,
-    /// Wall-clock second at which each server's latest report arrived in this process. A
-    /// server that stops reporting ends its sessions by this, not by the report times, which
-    /// run hours behind the clock while an agent back-fills.
-    heard_from: HashMap<Id, i64>,
-    /// When this process started: servers not heard from since count from here.
-    started_at: i64,
 }
 
 /// Writer settings.
@@ -581,8 +580,6 @@ impl State {
             forgotten: HashSet::new(),
             reserve_bytes,
             low_space: false,
-            heard_from: HashMap::new(),
-            started_at: crate::now(),
         };
         // Replay segment by segment, checkpointing each under its own id: a partition that
         // already absorbed a segment before the crash recognises the id and skips it.
@@ -663,7 +660,6 @@ impl State {
                     }
                     Job::ForgetServer(id) => {
                         self.live.write().remove(&id);
-                        self.heard_from.remove(&id);
                     }
                     Job::ForgetAccount(account, ack) => {
                         let res = self.forget_account(account);
@@ -907,9 +903,9 @@ impl State {
         low
     }
 
-    /// Applies one durable report to in-memory state. Deterministic: replay gives the same result.
+    /// Applies one durable report to in-memory state. Deterministic (replay gives the same
+    /// result) but for the server's `heard_at`, which is when it was applied.
     fn apply(&mut self, r: &Enriched) {
-        self.heard_from.insert(r.server, crate::now());
         let p = &mut self.pending;
         p.dirty = true;
         p.dedupe.push((r.server, r.report_hash, r.time));
@@ -920,6 +916,7 @@ impl State {
         let mut live = self.live.write();
         let srv = live.entry(r.server).or_default();
         srv.account = Some(r.account);
+        srv.heard_at = crate::now();
         let is_latest = r.time >= srv.last_report_at;
         let mut new_counts: HashMap<(String, String), StreamLive> = HashMap::new();
         for s in &r.streams {
@@ -1095,18 +1092,15 @@ impl State {
     /// 15 minutes of wall clock) — and drops tombstones of ended sessions an hour on.
     fn sweep_sessions(&mut self, now: i64) {
         let live = self.live.read();
-        let (heard_from, started_at) = (&self.heard_from, self.started_at);
         let mut ended = Vec::new();
         self.sessions.retain(|_, s| {
-            let latest = live
+            // A deleted server's sessions end now.
+            let (latest, interval, heard) = live
                 .get(&s.server)
-                .map_or(s.last_time, |l| l.last_report_at);
-            let gap = live
-                .get(&s.server)
-                .map_or(30, |l| l.interval_s as i64)
-                .max(30)
-                * 3;
-            let heard = heard_from.get(&s.server).copied().unwrap_or(started_at);
+                .map_or((s.last_time, 30, i64::MIN / 2), |l| {
+                    (l.last_report_at, l.interval_s as i64, l.heard_at)
+                });
+            let gap = interval.max(30) * 3;
             if s.ended {
                 return s.last_time > latest - 3600 && heard > now - 3600;
             }
