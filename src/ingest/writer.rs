@@ -258,14 +258,24 @@ struct Snapshot {
     concurrent: Vec<((Id, u64), i64)>,
 }
 
-/// [`Snapshot`] as the writer encodes it, borrowing its state instead of cloning it (same
-/// encoding: serde writes a reference like the value).
+/// [`Snapshot`] as the writer encodes it, straight from its state: no copy, not even a list of
+/// references (same encoding: serde writes a reference like the value, and a map's entries as
+/// a sequence of pairs like a `Vec` of pairs).
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
     checkpoint: u64,
-    sessions: Vec<(u64, &'a Session)>,
-    live: Vec<(Id, &'a ServerLive)>,
+    sessions: Pairs<'a, u64, Session>,
+    live: Pairs<'a, Id, ServerLive>,
     concurrent: Vec<((Id, u64), i64)>,
+}
+
+/// A map serialized as the sequence of its `(key, value)` pairs.
+struct Pairs<'a, K, V>(&'a HashMap<K, V>);
+
+impl<K: Serialize, V: Serialize> Serialize for Pairs<'_, K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
 }
 
 /// One checkpoint handed from the writer to the checkpoint thread.
@@ -308,6 +318,8 @@ struct Checkpointer {
     done: Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>,
     /// See [`Writer::checkpoint_gate`].
     gate: Arc<RwLock<()>>,
+    /// A written snapshot's buffer, for the next snapshot to reuse.
+    spare: parking_lot::Mutex<Vec<u8>>,
 }
 
 impl Checkpointer {
@@ -485,7 +497,9 @@ pub fn start(
         .spawn(move || {
             while let Ok(work) = work_rx.recv() {
                 ckpt.write_until_stored(&work);
-                if notify.send(Job::CheckpointDone(work.id)).is_err() {
+                let id = work.id;
+                *ckpt.spare.lock() = work.snap;
+                if notify.send(Job::CheckpointDone(id)).is_err() {
                     return;
                 }
             }
@@ -559,6 +573,7 @@ impl State {
                 parking_lot::Condvar::new(),
             )),
             gate: Arc::new(RwLock::new(())),
+            spare: parking_lot::Mutex::new(Vec::new()),
         });
         let mut state = State {
             meta,
@@ -710,17 +725,22 @@ impl State {
     /// Takes everything pending into a checkpoint with the state snapshot that goes with it.
     fn make_work(&mut self, id: u64, _now: i64) -> Result<Work, StoreError> {
         let live = self.live.read();
-        let snap = crate::store::codec::encode(&SnapshotRef {
-            checkpoint: id,
-            sessions: self.sessions.iter().map(|(k, v)| (*k, v)).collect(),
-            live: live.iter().map(|(k, v)| (*k, v)).collect(),
-            concurrent: self
-                .concurrent
-                .iter()
-                .filter(|(_, v)| **v != 0)
-                .map(|(k, v)| (*k, *v))
-                .collect(),
-        })?;
+        // The buffer of an earlier snapshot, when the checkpoint thread is done with it.
+        let spare = std::mem::take(&mut *self.ckpt.spare.lock());
+        let snap = crate::store::codec::encode_into(
+            &SnapshotRef {
+                checkpoint: id,
+                sessions: Pairs(&self.sessions),
+                live: Pairs(&*live),
+                concurrent: self
+                    .concurrent
+                    .iter()
+                    .filter(|(_, v)| **v != 0)
+                    .map(|(k, v)| (*k, *v))
+                    .collect(),
+            },
+            spare,
+        )?;
         drop(live);
         let pending = std::mem::take(&mut self.pending);
         Ok(Work { id, pending, snap })
@@ -904,11 +924,12 @@ impl State {
     }
 
     /// Applies one durable report to in-memory state. Deterministic (replay gives the same
-    /// result) but for the server's `heard_at`, which is when it was applied.
+    /// result) but for the times it was applied: the server's `heard_at` and the arrival time
+    /// remembered with the report id.
     fn apply(&mut self, r: &Enriched) {
         let p = &mut self.pending;
         p.dirty = true;
-        p.dedupe.push((r.server, r.report_hash, r.time));
+        p.dedupe.push((r.server, r.report_hash, crate::now()));
         p.dedupe_set.insert((r.server, r.report_hash));
         let minute = Resolution::Minute.bucket(r.time - 1);
         let day = Resolution::Day.bucket(r.time - 1);

@@ -9,11 +9,17 @@ pub const VALUE_VERSION: u8 = 1;
 
 /// Encodes a value with its version byte.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    let mut out = vec![VALUE_VERSION];
-    let body =
-        postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))?;
-    out.extend_from_slice(&body);
-    Ok(out)
+    encode_into(value, Vec::with_capacity(64))
+}
+
+/// [`encode`] into `buf`, replacing its contents and keeping its allocation. For large values
+/// written again and again (the writer's state snapshot, tens of megabytes): a buffer grown by
+/// doubling holds up to three times the final size while it is copied, and a new one each time
+/// makes the allocator map and unmap that much memory.
+pub fn encode_into<T: Serialize>(value: &T, mut buf: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    buf.clear();
+    buf.push(VALUE_VERSION);
+    postcard::to_extend(value, buf).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))
 }
 
 /// Decodes a value written by [`encode`], refusing unknown versions.
@@ -43,6 +49,12 @@ mod tests {
         };
         let bytes = encode(&s).unwrap();
         assert_eq!(decode::<Scalars>(&bytes).unwrap(), s);
+        assert_eq!(encode_into(&s, Vec::new()).unwrap(), bytes);
+        let reused = encode_into(&s, vec![7; 1 << 10]).unwrap();
+        assert_eq!(
+            (reused.as_slice(), reused.capacity()),
+            (&bytes[..], 1 << 10)
+        );
         let mut bad = bytes.clone();
         bad[0] = 9;
         assert!(decode::<Scalars>(&bad).is_err());
