@@ -61,11 +61,11 @@ pub fn parse_dedupe_v1(key: &[u8]) -> Option<(Id, u64)> {
     Some((server, u64::from_be_bytes(key.get(8..16)?.try_into().ok()?)))
 }
 
-/// Report id group key: `server ‖ top byte of hash(report_id)` (256 groups per server).
+/// Report id group key: `server ‖ top four bits of hash(report_id)` (16 groups per server).
 pub fn report_group(server: Id, report_hash: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[..8].copy_from_slice(&server.0.to_be_bytes());
-    k[8] = (report_hash >> 56) as u8;
+    k[8] = (report_hash >> 60) as u8;
     k
 }
 

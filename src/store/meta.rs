@@ -860,13 +860,14 @@ impl MetaDb {
         }
     }
 
-    /// Remembers delivered reports (`server`, `hash`, report time).
+    /// Remembers delivered reports (`server`, `hash`, arrival time); each server keeps about
+    /// its latest [`REPORTS_KEPT`].
     pub fn remember_reports(&self, items: &[(Id, u64, i64)]) -> Result<(), StoreError> {
         let _lock = self.report_ids_lock.lock();
         remember_report_ids(&self.report_ids, items)
     }
 
-    /// Forgets report ids older than `cutoff` (report time); returns how many.
+    /// Forgets report ids that arrived before `cutoff`; returns how many.
     pub fn forget_reports_before(&self, cutoff: i64) -> Result<usize, StoreError> {
         let _lock = self.report_ids_lock.lock();
         let mut batch = sled::Batch::default();
@@ -902,8 +903,19 @@ impl MetaDb {
     }
 }
 
-/// Tree of the report ids remembered for de-duplication.
-pub(crate) const REPORT_IDS: &str = "report_ids";
+/// Tree of the report ids remembered for de-duplication (schema 4 on; see [`ReportGroup`]).
+pub(crate) const REPORT_IDS: &str = "recent_reports";
+
+/// About how many of its latest report ids each server keeps: 16 groups of at most
+/// [`ReportGroup::CAP`].
+///
+/// De-duplication exists for re-sends: a report whose acknowledgement was lost is sent again
+/// by the same server, before or right after its next reports (the agent sends its spool
+/// oldest first, one at a time). Whatever the outage, such a re-send is among the server's
+/// latest deliveries, so a window counted in reports per server covers it, and stays the same
+/// size whether a server reports every second or every minute, and however many servers there
+/// are. The 14-day limit (`jobs::DEDUPE_DAYS`) still applies on top.
+pub const REPORTS_KEPT: usize = 16 * ReportGroup::CAP;
 
 /// Merges report ids into their groups (also used by the schema migration). Callers that
 /// share the tree with other writers hold `report_ids_lock`.
@@ -933,15 +945,20 @@ pub(crate) fn remember_report_ids(
     Ok(())
 }
 
-/// The report ids of one group: `(hash, report time)` sorted by hash. Stored as a version byte
-/// and 16 bytes per id. One record per group rather than per report keeps the key count small:
-/// sled holds about 50 bytes of memory per key of an open database, and 14 days of 30-second
-/// reports are 40,320 ids per server.
+/// The report ids of one group: `(hash, arrival time)` sorted by hash, at most [`Self::CAP`]
+/// (the latest arrivals). Stored as a version byte and 16 bytes per id. One record per group
+/// rather than per report keeps the key count small: sled holds about 50 bytes of memory per
+/// key of an open database.
+///
+/// An id leaves its group once 64 later ones have landed in it: after about 1,024 later
+/// reports of its server on average, and practically never before 500.
 #[derive(Default)]
-struct ReportGroup(Vec<(u64, i64)>);
+pub(crate) struct ReportGroup(pub(crate) Vec<(u64, i64)>);
 
 impl ReportGroup {
     const VERSION: u8 = 1;
+    /// Ids kept per group.
+    pub(crate) const CAP: usize = 64;
 
     /// The 16-byte entries of a stored group.
     fn entries(v: &[u8]) -> Result<&[u8], StoreError> {
@@ -968,7 +985,7 @@ impl ReportGroup {
         Ok(false)
     }
 
-    fn decode(v: &[u8]) -> Result<ReportGroup, StoreError> {
+    pub(crate) fn decode(v: &[u8]) -> Result<ReportGroup, StoreError> {
         Ok(ReportGroup(
             Self::entries(v)?
                 .chunks_exact(16)
@@ -993,11 +1010,17 @@ impl ReportGroup {
         out
     }
 
-    /// Adds an id; a known one keeps the later time.
+    /// Adds an id (a known one keeps the later time), then drops the earliest arrival if the
+    /// group holds more than [`Self::CAP`].
     fn insert(&mut self, hash: u64, time: i64) {
         match self.0.binary_search_by_key(&hash, |(h, _)| *h) {
             Ok(i) => self.0[i].1 = self.0[i].1.max(time),
             Err(i) => self.0.insert(i, (hash, time)),
+        }
+        if self.0.len() > Self::CAP
+            && let Some(oldest) = (0..self.0.len()).min_by_key(|&i| self.0[i].1)
+        {
+            self.0.remove(oldest);
         }
     }
 }
@@ -1332,6 +1355,40 @@ mod tests {
             assert!(ReportGroup::stored_contains(bad, 42).is_err());
             assert!(ReportGroup::decode(bad).is_err());
         }
+    }
+
+    #[test]
+    fn each_server_keeps_its_latest_report_ids() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let meta = MetaDb::from_db(db).unwrap();
+        let hash = |i: u64| crate::ingest::enrich::report_hash(&format!("edge-{i}"));
+        // Server 1 delivers 20,000 reports, one a second; server 2 one report, long before.
+        meta.remember_reports(&[(Id(2), hash(0), 0)]).unwrap();
+        for chunk in (0..20_000u64).collect::<Vec<_>>().chunks(1_000) {
+            let items: Vec<_> = chunk
+                .iter()
+                .map(|&i| (Id(1), hash(i), 1_000 + i as i64))
+                .collect();
+            meta.remember_reports(&items).unwrap();
+        }
+        // The latest ids of the busy server are all there, its oldest are forgotten, and it
+        // keeps a bounded number however many it sent.
+        for i in 20_000 - 400..20_000 {
+            assert!(meta.seen_report(Id(1), hash(i)).unwrap(), "{i}");
+        }
+        assert!(!meta.seen_report(Id(1), hash(0)).unwrap());
+        let kept: usize = meta
+            .report_ids
+            .scan_prefix(keys::id(Id(1)))
+            .values()
+            .map(|v| ReportGroup::decode(&v.unwrap()).unwrap().0.len())
+            .sum();
+        assert_eq!(kept, REPORTS_KEPT);
+        // Another server's window is its own.
+        assert!(meta.seen_report(Id(2), hash(0)).unwrap());
+        // The time limit still applies on top.
+        assert_eq!(meta.forget_reports_before(1).unwrap(), 1);
+        assert!(!meta.seen_report(Id(2), hash(0)).unwrap());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! directory from a newer build is refused rather than misread.
 
 use super::StoreError;
+use crate::model::account::Id;
 
 /// Schema version written by this build.
-pub const CURRENT: u32 = 3;
+pub const CURRENT: u32 = 4;
 
 const KEY: &[u8] = b"schema_version";
 
@@ -50,11 +51,15 @@ fn apply(meta: &sled::Db, version: u32) -> Result<(), StoreError> {
         // 2: minute rollups in six-hour partitions, five-minute rollups in daily ones (nothing
         // is rewritten: partitions of the earlier layout are read and filled where they are;
         // the version keeps older builds, which would not see the new partitions, out), and
-        // report ids for de-duplication grouped 256 per server instead of one record each.
+        // report ids for de-duplication grouped per server instead of one record each (into
+        // the layout of 4 directly).
         2 => group_report_ids(meta),
         // 3: minute rollups in one-hour partitions (nothing is rewritten; as for 2, earlier
         // partitions are read and filled where they are, and older builds are kept out).
         3 => Ok(()),
+        // 4: report ids in 16 groups per server holding its latest ~1,024, instead of 256
+        // groups holding 14 days' worth.
+        4 => regroup_report_ids(meta),
         _ => Err(StoreError::Corrupt(format!(
             "no migration to schema {version}"
         ))),
@@ -64,35 +69,53 @@ fn apply(meta: &sled::Db, version: u32) -> Result<(), StoreError> {
 /// Moves the one-record-per-report ids of schema 1 into groups (before anything else has the
 /// database open). Re-running it after a crash merges the same ids again, which changes nothing.
 fn group_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
-    const OLD: &str = "dedupe";
+    move_report_ids(meta, "dedupe", |k, v| {
+        let (server, hash) = super::keys::parse_dedupe_v1(k)?;
+        let t = <[u8; 8]>::try_from(v).ok()?;
+        Some(vec![(server, hash, i64::from_be_bytes(t))])
+    })
+}
+
+/// Moves the report id groups of schemas 2 and 3 (256 per server, key `server ‖ top byte`) into
+/// the current groups, which keep each server's latest ids.
+fn regroup_report_ids(meta: &sled::Db) -> Result<(), StoreError> {
+    move_report_ids(meta, "report_ids", |k, v| {
+        let server = super::keys::parse_id(k)?;
+        let ids = super::meta::ReportGroup::decode(v).ok()?;
+        Some(ids.0.into_iter().map(|(h, t)| (server, h, t)).collect())
+    })
+}
+
+/// Merges the report ids of tree `old` into the current tree, then drops `old`; records
+/// `parse` cannot read are skipped. Safe to re-run after a crash: merging an id again changes
+/// nothing.
+fn move_report_ids(
+    meta: &sled::Db,
+    old: &str,
+    parse: impl Fn(&[u8], &[u8]) -> Option<Vec<(Id, u64, i64)>>,
+) -> Result<(), StoreError> {
     if !meta
         .tree_names()
         .iter()
-        .any(|n| n.as_ref() == OLD.as_bytes())
+        .any(|n| n.as_ref() == old.as_bytes())
     {
         return Ok(());
     }
-    let old = meta.open_tree(OLD)?;
-    let new = meta.open_tree(super::meta::REPORT_IDS)?;
+    let from = meta.open_tree(old)?;
+    let to = meta.open_tree(super::meta::REPORT_IDS)?;
     const CHUNK: usize = 10_000;
     let mut chunk = Vec::with_capacity(CHUNK);
-    for item in old.iter() {
+    for item in from.iter() {
         let (k, v) = item?;
-        let (Some((server, hash)), Ok(t)) = (
-            super::keys::parse_dedupe_v1(&k),
-            <[u8; 8]>::try_from(v.as_ref()),
-        ) else {
-            continue;
-        };
-        chunk.push((server, hash, i64::from_be_bytes(t)));
-        if chunk.len() == CHUNK {
-            super::meta::remember_report_ids(&new, &chunk)?;
+        chunk.extend(parse(&k, &v).unwrap_or_default());
+        if chunk.len() >= CHUNK {
+            super::meta::remember_report_ids(&to, &chunk)?;
             chunk.clear();
         }
     }
-    super::meta::remember_report_ids(&new, &chunk)?;
+    super::meta::remember_report_ids(&to, &chunk)?;
     meta.flush()?;
-    meta.drop_tree(OLD)?;
+    meta.drop_tree(old)?;
     Ok(())
 }
 
@@ -142,5 +165,49 @@ mod tests {
         assert!(!meta.seen_report(Id(1), 12345).unwrap());
         assert_eq!(meta.forget_reports_before(101).unwrap(), 600);
         assert!(!meta.seen_report(ids[0].0, ids[0].1).unwrap());
+    }
+
+    #[test]
+    fn schema_3_report_ids_keep_the_latest_of_each_server() {
+        use crate::model::account::Id;
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY, &3u32.to_be_bytes())
+            .unwrap();
+        // Schema 3's layout: 256 groups per server keyed by the top byte of the hash, each a
+        // version byte and 16 bytes per id sorted by hash.
+        let old = db.open_tree("report_ids").unwrap();
+        let hash = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut groups = std::collections::BTreeMap::<[u8; 9], Vec<(u64, i64)>>::new();
+        for i in 0..3_000u64 {
+            let server = Id(1 + i % 2);
+            let mut k = [0u8; 9];
+            k[..8].copy_from_slice(&server.0.to_be_bytes());
+            k[8] = (hash(i) >> 56) as u8;
+            groups.entry(k).or_default().push((hash(i), i as i64));
+        }
+        for (k, mut ids) in groups {
+            ids.sort_unstable();
+            let mut v = vec![1u8];
+            for (h, t) in ids {
+                v.extend_from_slice(&h.to_be_bytes());
+                v.extend_from_slice(&t.to_be_bytes());
+            }
+            old.insert(k, v).unwrap();
+        }
+        old.insert(b"odd", b"x").unwrap();
+        assert_eq!(migrate(&db).unwrap(), 3);
+        assert!(!db.tree_names().iter().any(|n| n.as_ref() == b"report_ids"));
+        let meta = super::super::meta::MetaDb::open_migrated(db).unwrap();
+        // 1,500 ids per server: the latest are kept, and no more than the window.
+        for i in 2_800..3_000u64 {
+            assert!(meta.seen_report(Id(1 + i % 2), hash(i)).unwrap(), "{i}");
+        }
+        let kept = (0..3_000u64)
+            .filter(|&i| meta.seen_report(Id(1 + i % 2), hash(i)).unwrap())
+            .count();
+        assert!(kept <= 2 * super::super::meta::REPORTS_KEPT, "{kept}");
+        assert!(kept > 2 * 900, "{kept}");
     }
 }
