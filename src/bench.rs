@@ -366,8 +366,11 @@ impl SimServer {
             );
             for v in (s * per)..((s + 1) * per).min(viewers) {
                 // Sessions last 25 minutes of simulated time: each report ends and replaces
-                // interval/1500 of them (2 % at the default 30 s), whatever the interval.
-                let churn = (v as u64 + self.seq).is_multiple_of((1500 / self.interval).max(1));
+                // interval/1500 of them (2 % at the default 30 s), whatever the interval, from
+                // the first report on (each viewer's turn is spread over the 25 minutes).
+                let period = (1500 / self.interval).max(1);
+                let turn = v as u64 * period / viewers.max(1) as u64;
+                let churn = (self.seq + turn).is_multiple_of(period);
                 if churn {
                     self.generation[v] += 1;
                     self.seconds[v] = 0;
@@ -839,6 +842,39 @@ fn query(a: QueryArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simulated_sessions_turn_over_evenly_from_the_start() {
+        for (interval, viewers) in [(1u64, 1000usize), (30, 1000), (1, 3000)] {
+            let mut sim = SimServer {
+                name: "s".into(),
+                token: String::new(),
+                seq: 0,
+                time: 0,
+                interval,
+                generation: vec![0; viewers],
+                seconds: vec![0; viewers],
+            };
+            let period = 1500 / interval;
+            let mut per_report = Vec::new();
+            for _ in 0..period {
+                let before: u32 = sim.generation.iter().sum();
+                sim.report(viewers, 2);
+                per_report.push(sim.generation.iter().sum::<u32>() - before);
+            }
+            // Every session is replaced once per 25 minutes, a few at every report.
+            assert!(
+                sim.generation.iter().all(|&g| g == 1),
+                "{interval} {viewers}"
+            );
+            let expected = viewers as f64 / period as f64;
+            let first_tenth: u32 = per_report[..period as usize / 10].iter().sum();
+            assert!(
+                (first_tenth as f64 - expected * (period / 10) as f64).abs() <= 1.0 + expected,
+                "{interval} {viewers}: {first_tenth}"
+            );
+        }
+    }
 
     #[test]
     fn resident_memory_is_read_from_a_metrics_page() {
