@@ -58,7 +58,7 @@ enum Job {
     ForgetAccount(Id, oneshot::Sender<Result<(), WriteError>>),
     Shutdown(oneshot::Sender<Result<(), WriteError>>),
     /// The checkpoint thread finished checkpoint `id`.
-    CheckpointDone(u64),
+    CheckpointDone(u64, Vec<u8>),
 }
 
 /// What the panel knows right now about one stream (from its server's latest report).
@@ -318,8 +318,6 @@ struct Checkpointer {
     done: Arc<(parking_lot::Mutex<u64>, parking_lot::Condvar)>,
     /// See [`Writer::checkpoint_gate`].
     gate: Arc<RwLock<()>>,
-    /// A written snapshot's buffer, for the next snapshot to reuse.
-    spare: parking_lot::Mutex<Vec<u8>>,
 }
 
 impl Checkpointer {
@@ -435,6 +433,8 @@ struct State {
     pending: Pending,
     /// Dictionary entries whose journal append failed; logged with the next batch.
     retry_dims: Vec<(u32, String)>,
+    /// The buffer of a written snapshot, handed back by the checkpoint thread for the next one.
+    spare_snapshot: Vec<u8>,
     last_checkpoint: Instant,
     /// Erased accounts: reports still in flight for them are refused, so nothing of them is
     /// written again after the erasure.
@@ -497,9 +497,10 @@ pub fn start(
         .spawn(move || {
             while let Ok(work) = work_rx.recv() {
                 ckpt.write_until_stored(&work);
-                let id = work.id;
-                *ckpt.spare.lock() = work.snap;
-                if notify.send(Job::CheckpointDone(id)).is_err() {
+                if notify
+                    .send(Job::CheckpointDone(work.id, work.snap))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -573,7 +574,6 @@ impl State {
                 parking_lot::Condvar::new(),
             )),
             gate: Arc::new(RwLock::new(())),
-            spare: parking_lot::Mutex::new(Vec::new()),
         });
         let mut state = State {
             meta,
@@ -591,6 +591,7 @@ impl State {
             concurrent,
             pending: Pending::default(),
             retry_dims: Vec::new(),
+            spare_snapshot: Vec::new(),
             last_checkpoint: Instant::now(),
             forgotten: HashSet::new(),
             reserve_bytes,
@@ -668,7 +669,8 @@ impl State {
                             (true, _) => self.waiters.push((self.wal.segment(), ack)),
                         }
                     }
-                    Job::CheckpointDone(id) => {
+                    Job::CheckpointDone(id, snap) => {
+                        self.spare_snapshot = snap;
                         self.busy = None;
                         self.checkpoint = self.checkpoint.max(id);
                         self.release_waiters();
@@ -725,8 +727,6 @@ impl State {
     /// Takes everything pending into a checkpoint with the state snapshot that goes with it.
     fn make_work(&mut self, id: u64, _now: i64) -> Result<Work, StoreError> {
         let live = self.live.read();
-        // The buffer of an earlier snapshot, when the checkpoint thread is done with it.
-        let spare = std::mem::take(&mut *self.ckpt.spare.lock());
         let snap = crate::store::codec::encode_into(
             &SnapshotRef {
                 checkpoint: id,
@@ -739,7 +739,7 @@ impl State {
                     .map(|(k, v)| (*k, *v))
                     .collect(),
             },
-            spare,
+            std::mem::take(&mut self.spare_snapshot),
         )?;
         drop(live);
         let pending = std::mem::take(&mut self.pending);
@@ -927,9 +927,10 @@ impl State {
     /// result) but for the times it was applied: the server's `heard_at` and the arrival time
     /// remembered with the report id.
     fn apply(&mut self, r: &Enriched) {
+        let now = crate::now();
         let p = &mut self.pending;
         p.dirty = true;
-        p.dedupe.push((r.server, r.report_hash, crate::now()));
+        p.dedupe.push((r.server, r.report_hash, now));
         p.dedupe_set.insert((r.server, r.report_hash));
         let minute = Resolution::Minute.bucket(r.time - 1);
         let day = Resolution::Day.bucket(r.time - 1);
@@ -937,7 +938,7 @@ impl State {
         let mut live = self.live.write();
         let srv = live.entry(r.server).or_default();
         srv.account = Some(r.account);
-        srv.heard_at = crate::now();
+        srv.heard_at = now;
         let is_latest = r.time >= srv.last_report_at;
         let mut new_counts: HashMap<(String, String), StreamLive> = HashMap::new();
         for s in &r.streams {

@@ -1000,7 +1000,7 @@ impl ReportGroup {
         ))
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + self.0.len() * 16);
         out.push(Self::VERSION);
         for (h, t) in &self.0 {

@@ -136,14 +136,19 @@ mod tests {
         assert!(matches!(migrate(&db), Err(StoreError::TooNew { .. })));
     }
 
-    #[test]
-    fn schema_1_report_ids_are_grouped() {
-        use crate::model::account::Id;
+    /// A temporary meta database marked with schema `version`.
+    fn db_at_schema(version: u32) -> sled::Db {
         let db = sled::Config::new().temporary(true).open().unwrap();
         db.open_tree("meta")
             .unwrap()
-            .insert(KEY, &1u32.to_be_bytes())
+            .insert(KEY, &version.to_be_bytes())
             .unwrap();
+        db
+    }
+
+    #[test]
+    fn schema_1_report_ids_are_grouped() {
+        let db = db_at_schema(1);
         let old = db.open_tree("dedupe").unwrap();
         let ids: Vec<(Id, u64)> = (0..600u64)
             .map(|i| (Id(1 + i % 3), i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
@@ -169,14 +174,10 @@ mod tests {
 
     #[test]
     fn schema_3_report_ids_keep_the_latest_of_each_server() {
-        use crate::model::account::Id;
-        let db = sled::Config::new().temporary(true).open().unwrap();
-        db.open_tree("meta")
-            .unwrap()
-            .insert(KEY, &3u32.to_be_bytes())
-            .unwrap();
-        // Schema 3's layout: 256 groups per server keyed by the top byte of the hash, each a
-        // version byte and 16 bytes per id sorted by hash.
+        use super::super::meta::ReportGroup;
+        let db = db_at_schema(3);
+        // Schema 3's layout: 256 groups per server keyed by the top byte of the hash; the
+        // values are encoded as today's groups.
         let old = db.open_tree("report_ids").unwrap();
         let hash = |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut groups = std::collections::BTreeMap::<[u8; 9], Vec<(u64, i64)>>::new();
@@ -189,14 +190,13 @@ mod tests {
         }
         for (k, mut ids) in groups {
             ids.sort_unstable();
-            let mut v = vec![1u8];
-            for (h, t) in ids {
-                v.extend_from_slice(&h.to_be_bytes());
-                v.extend_from_slice(&t.to_be_bytes());
-            }
-            old.insert(k, v).unwrap();
+            old.insert(k, ReportGroup(ids).encode()).unwrap();
         }
+        // Records it cannot read are skipped: a key too short, a damaged value.
         old.insert(b"odd", b"x").unwrap();
+        let mut damaged = [0u8; 9];
+        damaged[..8].copy_from_slice(&9u64.to_be_bytes());
+        old.insert(damaged, &[9u8, 1, 2][..]).unwrap();
         assert_eq!(migrate(&db).unwrap(), 3);
         assert!(!db.tree_names().iter().any(|n| n.as_ref() == b"report_ids"));
         let meta = super::super::meta::MetaDb::open_migrated(db).unwrap();
