@@ -345,6 +345,18 @@ struct SimServer {
 }
 
 impl SimServer {
+    fn new(name: String, token: String, time: i64, interval: u64, viewers: usize) -> SimServer {
+        SimServer {
+            name,
+            token,
+            seq: 0,
+            time,
+            interval,
+            generation: vec![0; viewers],
+            seconds: vec![0; viewers],
+        }
+    }
+
     fn report(&mut self, viewers: usize, streams: usize) -> (String, usize) {
         self.seq += 1;
         self.time += self.interval as i64;
@@ -461,15 +473,9 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     for i in 0..a.servers {
         let name = format!("bench-{i}");
         let token = panel.add_server(&name)?;
-        servers.push(SimServer {
-            name,
-            token,
-            seq: 0,
-            time: start_time,
-            interval: a.interval,
-            generation: vec![0; a.viewers],
-            seconds: vec![0; a.viewers],
-        });
+        servers.push(SimServer::new(
+            name, token, start_time, a.interval, a.viewers,
+        ));
     }
     println!(
         "ingest benchmark: {} servers x {} viewers ({} concurrent sessions), {} streams/server, {} clients, {} s{}",
@@ -846,15 +852,7 @@ mod tests {
     #[test]
     fn simulated_sessions_turn_over_evenly_from_the_start() {
         for (interval, viewers) in [(1u64, 1000usize), (30, 1000), (1, 3000)] {
-            let mut sim = SimServer {
-                name: "s".into(),
-                token: String::new(),
-                seq: 0,
-                time: 0,
-                interval,
-                generation: vec![0; viewers],
-                seconds: vec![0; viewers],
-            };
+            let mut sim = SimServer::new("s".into(), String::new(), 0, interval, viewers);
             let period = 1500 / interval;
             let mut per_report = Vec::new();
             for _ in 0..period {
