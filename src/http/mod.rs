@@ -242,6 +242,14 @@ fn security_headers(tls: bool) -> DefaultHeaders {
     h
 }
 
+/// Threads each HTTP worker may run blocking work on (report decoding and enrichment, password
+/// hashing, queries). That work is CPU-bound: more threads than a few per core add no
+/// throughput, only contention and memory (each thread keeps its own allocator cache). With
+/// actix's default (512 shared by the workers) a sustained ingest load kept 20 such threads
+/// busy on two cores; with four per worker p99 at 316,000 records/s fell from ~60 to ~50 ms
+/// (`docs/performance.md`).
+const BLOCKING_THREADS_PER_WORKER: usize = 4;
+
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn serve_plain(listener: TcpListener, state: State, workers: usize) -> std::io::Result<Server> {
     let tls = false;
@@ -254,6 +262,7 @@ pub fn serve_plain(listener: TcpListener, state: State, workers: usize) -> std::
             .configure(configure)
     })
     .workers(workers)
+    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
     // Without it a response written in several pieces (compressed JSON) waits for the
     // client's delayed ACK: 40 ms on every such request over a kept-alive connection.
     .tcp_nodelay(true)
@@ -290,6 +299,7 @@ pub fn serve_tls(
             .configure(configure)
     })
     .workers(workers)
+    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
     .tcp_nodelay(true)
     .client_request_timeout(Duration::from_secs(10))
     .client_disconnect_timeout(Duration::from_secs(2))
