@@ -246,32 +246,38 @@ fn security_headers(tls: bool) -> DefaultHeaders {
 /// hashing, queries). That work is CPU-bound: more threads than a few per core add no
 /// throughput, only contention and memory (each thread keeps its own allocator cache). With
 /// actix's default (512 shared by the workers) a sustained ingest load kept 20 such threads
-/// busy on two cores; with four per worker p99 at 316,000 records/s fell from ~60 to ~50 ms
-/// (`docs/performance.md`).
+/// busy on two cores; with four per worker throughput held (`docs/performance.md`).
 const BLOCKING_THREADS_PER_WORKER: usize = 4;
+
+/// The server settings the plain and the TLS listeners share (their app factories differ in
+/// type, so this is a macro rather than a function).
+macro_rules! tuned {
+    ($server:expr, $workers:expr) => {
+        $server
+            .workers($workers)
+            .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
+            // Without it a response written in several pieces (compressed JSON) waits for the
+            // client's delayed ACK: 40 ms on every such request over a kept-alive connection.
+            .tcp_nodelay(true)
+            .client_request_timeout(Duration::from_secs(10))
+            .client_disconnect_timeout(Duration::from_secs(2))
+            .shutdown_timeout(10)
+            .disable_signals()
+    };
+}
 
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn serve_plain(listener: TcpListener, state: State, workers: usize) -> std::io::Result<Server> {
     let tls = false;
-    Ok(HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .wrap(actix_web::middleware::from_fn(body::guard))
             .wrap(security_headers(tls))
             .wrap(Compress::default())
             .configure(configure)
-    })
-    .workers(workers)
-    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
-    // Without it a response written in several pieces (compressed JSON) waits for the
-    // client's delayed ACK: 40 ms on every such request over a kept-alive connection.
-    .tcp_nodelay(true)
-    .client_request_timeout(Duration::from_secs(10))
-    .client_disconnect_timeout(Duration::from_secs(2))
-    .shutdown_timeout(10)
-    .disable_signals()
-    .listen(listener)?
-    .run())
+    });
+    Ok(tuned!(server, workers).listen(listener)?.run())
 }
 
 /// Starts HTTPS on `https` and, on `plain`, a listener that answers ACME HTTP-01 challenges and
@@ -287,7 +293,7 @@ pub fn serve_tls(
     let https_port = HttpsPort(https.local_addr()?.port());
     let server_config = tls.server_config();
     let tls = web::Data::new(tls);
-    Ok(HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(tls.clone())
@@ -297,18 +303,12 @@ pub fn serve_tls(
             .wrap(Compress::default())
             .wrap(actix_web::middleware::from_fn(tls_gate))
             .configure(configure)
-    })
-    .workers(workers)
-    .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
-    .tcp_nodelay(true)
-    .client_request_timeout(Duration::from_secs(10))
-    .client_disconnect_timeout(Duration::from_secs(2))
-    .tls_handshake_timeout(Duration::from_secs(10))
-    .shutdown_timeout(10)
-    .disable_signals()
-    .listen_rustls_0_23(https, server_config)?
-    .listen(plain)?
-    .run())
+    });
+    Ok(tuned!(server, workers)
+        .tls_handshake_timeout(Duration::from_secs(10))
+        .listen_rustls_0_23(https, server_config)?
+        .listen(plain)?
+        .run())
 }
 
 /// Port of the HTTPS listener, for redirects.
