@@ -433,6 +433,15 @@ pub fn check(args: ServeArgs) -> anyhow::Result<()> {
                         }
                     }
                 }
+                match crate::ingest::writer::inspect_snapshot(data) {
+                    Ok(Some((checkpoint, sessions))) => report(
+                        true,
+                        "ingest state",
+                        format!("checkpoint {checkpoint}, {sessions} sessions"),
+                    ),
+                    Ok(None) => report(true, "ingest state", "no checkpoint yet".into()),
+                    Err(e) => report(false, "ingest state", e.to_string()),
+                }
                 report(
                     bad.is_empty(),
                     "rollup partitions",

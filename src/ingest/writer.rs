@@ -474,6 +474,29 @@ fn snapshot_path(dir: &Path) -> PathBuf {
     dir.join("state").join("checkpoint.bin")
 }
 
+/// The state snapshot of the last checkpoint, `None` before the first one. A damaged file is
+/// reported with its path: the sessions in it cannot be rebuilt from anything else.
+fn read_snapshot(dir: &Path) -> Result<Option<Snapshot>, StoreError> {
+    let path = snapshot_path(dir);
+    match std::fs::read(&path) {
+        Ok(bytes) => crate::store::codec::decode(&bytes).map(Some).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{} cannot be read ({e}); restore the data directory from a backup \
+                 (tally restore)",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::store::io_error(e)),
+    }
+}
+
+/// For `tally check`: the checkpoint and the number of sessions in the state snapshot of the
+/// stopped data directory `dir` (`None` before the first checkpoint).
+pub fn inspect_snapshot(dir: &Path) -> Result<Option<(u64, usize)>, StoreError> {
+    Ok(read_snapshot(dir)?.map(|s| (s.checkpoint, s.sessions.len())))
+}
+
 /// Starts the writer thread after recovering state from the snapshot and the journal.
 pub fn start(
     cfg: WriterConfig,
@@ -544,16 +567,11 @@ impl State {
         let mut checkpoint = 0;
         let mut sessions = HashMap::new();
         let mut concurrent = HashMap::new();
-        match std::fs::read(snapshot_path(dir)) {
-            Ok(bytes) => {
-                let snap: Snapshot = crate::store::codec::decode(&bytes)?;
-                checkpoint = snap.checkpoint;
-                sessions = snap.sessions.into_iter().collect();
-                concurrent = snap.concurrent.into_iter().collect();
-                *live.write() = snap.live.into_iter().collect();
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(crate::store::io_error(e)),
+        if let Some(snap) = read_snapshot(dir)? {
+            checkpoint = snap.checkpoint;
+            sessions = snap.sessions.into_iter().collect();
+            concurrent = snap.concurrent.into_iter().collect();
+            *live.write() = snap.live.into_iter().collect();
         }
         let segments: Vec<u64> = wal::segments(&wal_dir)?
             .into_iter()
@@ -619,7 +637,7 @@ impl State {
                 }
             }
             state.pending.dirty = true;
-            let work = state.make_work(*seq, crate::now())?;
+            let work = state.make_work(*seq)?;
             state.ckpt.write(&work)?;
             state.checkpoint = *seq;
         }
@@ -730,7 +748,7 @@ impl State {
     }
 
     /// Takes everything pending into a checkpoint with the state snapshot that goes with it.
-    fn make_work(&mut self, id: u64, _now: i64) -> Result<Work, StoreError> {
+    fn make_work(&mut self, id: u64) -> Result<Work, StoreError> {
         let live = self.live.read();
         let snap = crate::store::codec::encode_into(
             &SnapshotRef {
@@ -784,7 +802,7 @@ impl State {
             tracing::error!(error = %e, "cannot start a new journal segment; checkpoint postponed");
             return;
         }
-        let work = match self.make_work(id, now) {
+        let work = match self.make_work(id) {
             Ok(w) => w,
             Err(e) => {
                 self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
@@ -818,7 +836,7 @@ impl State {
         }
         let id = self.wal.segment();
         self.wal.rotate(id + 1)?;
-        let work = self.make_work(id, now)?;
+        let work = self.make_work(id)?;
         self.ckpt.write(&work)?;
         self.checkpoint = id;
         Ok(())

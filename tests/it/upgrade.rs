@@ -189,28 +189,7 @@ fn data_dir_from_a_newer_build_is_refused_with_a_clear_message() {
     let newer = tally::store::migrations::CURRENT + 1;
     schema_version(&app.data_dir(), Some(Some(newer)));
     let before = snapshot(&app.data_dir());
-    let mut child = Command::new(bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(app.data_dir())
-        .env("TALLY_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("TALLY_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("tally serve kept running on a data directory of schema {newer}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (status, stderr) = serve_until_it_exits(&app.data_dir());
     assert!(!status.success());
     assert!(
         stderr.contains(&format!(
@@ -247,6 +226,76 @@ fn data_dir_from_a_newer_build_is_refused_with_a_clear_message() {
         text.contains("FAIL storage: data directory was written by a newer Tally"),
         "{text}"
     );
+}
+
+#[test]
+fn damaged_ingest_state_is_refused_naming_the_file_and_check_reports_it() {
+    let (_, archive, _) = upgrade_fixtures().into_iter().last().unwrap();
+    let app = app_from_archive(&archive);
+    let state = app.data_dir().join("state").join("checkpoint.bin");
+    assert!(
+        state.exists(),
+        "the fixture carries an ingest state snapshot"
+    );
+    let check = |expect_ok: bool, expect: &str| {
+        let out = Command::new(bin())
+            .arg("check")
+            .arg("--data-dir")
+            .arg(app.data_dir())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.success(), expect_ok, "{text}");
+        assert!(text.contains(expect), "{text}");
+    };
+    check(true, "ok   ingest state: checkpoint ");
+    for damage in [&b""[..], b"\x01", b"\x01\xff\xff\xff", b"garbage"] {
+        std::fs::write(&state, damage).unwrap();
+        let (status, stderr) = serve_until_it_exits(&app.data_dir());
+        assert!(!status.success());
+        assert!(
+            stderr.contains(&format!("{} cannot be read", state.display())),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("restore the data directory from a backup"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("tally listening"), "{stderr}");
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            damage,
+            "the file is left as it was"
+        );
+        check(false, "FAIL ingest state: ");
+    }
+}
+
+/// Runs `tally serve` on `data` and waits for it to exit (it must refuse to start): its exit
+/// status and standard error.
+fn serve_until_it_exits(data: &Path) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("TALLY_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("TALLY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tally serve kept running on {}", data.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    (status, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Paths under `dir`.
