@@ -100,6 +100,38 @@ fn operator_manages_accounts_and_roles_limit_what_users_do() {
         Some(&json!({"timezone": "Mars/Olympus"})),
     );
     assert_eq!(error_field(&tz), json!("timezone"));
+    // Quotas can be set when the account is made; a wrong one is refused, naming it.
+    let limited = app.post(
+        "/api/v1/accounts",
+        Some(&app.token),
+        &json!({"name": "Small", "limits": {"max_servers": 1, "max_users": null}}),
+    );
+    assert_eq!(limited.status, 201, "{}", limited.text());
+    assert_eq!(
+        limited.json()["limits"],
+        json!({"max_servers": 1, "max_users": null})
+    );
+    for (body, field) in [
+        (
+            json!({"name": "Bad", "limits": {"max_servers": -1}}),
+            "limits.max_servers",
+        ),
+        (json!({"name": "Bad", "limits": {"servers": 1}}), "limits"),
+        (json!({"name": "Bad", "limits": 3}), "limits"),
+    ] {
+        let r = app.post("/api/v1/accounts", Some(&app.token), &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert!(
+            error_field(&r).as_str().unwrap_or("").starts_with(field),
+            "{body}: {}",
+            r.text()
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/accounts").json().as_array().unwrap().len(),
+        3,
+        "a refused account is not created"
+    );
 
     add_user(&app, &app.token, &acc, "owner@acme.example", "owner");
     let owner = app.login("owner@acme.example", USER_PASSWORD);

@@ -146,7 +146,10 @@ fn retention_deletes_expired_data_from_the_files() {
 
     // A dry run reports what would go and deletes nothing.
     let dry = app.post(
-        "/api/v1/admin/retention/run?dry_run=true",
+        &format!(
+            "/api/v1/admin/retention/run?dry_run=true&account={}",
+            account_id(&app)
+        ),
         Some(&app.token),
         &json!({}),
     );
@@ -1035,9 +1038,10 @@ fn an_erased_account_leaves_nothing_in_the_files() {
         .status,
         409
     );
+    // The panel names the account it works in on every request, this one too.
     let r = app.send(
         "DELETE",
-        &format!("/api/v1/accounts/{id}?confirm={id}"),
+        &format!("/api/v1/accounts/{id}?confirm={id}&account={id}"),
         Some(&app.token),
         None,
     );

@@ -112,6 +112,18 @@ struct CreateAccount {
     domains: Vec<String>,
     #[serde(default)]
     timezone: Option<String>,
+    #[serde(default)]
+    limits: NewLimits,
+}
+
+/// `POST /api/v1/accounts` limits object: absent or `null` = unlimited.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewLimits {
+    #[serde(default)]
+    max_servers: Option<u32>,
+    #[serde(default)]
+    max_users: Option<u32>,
 }
 
 /// `POST /api/v1/accounts` (operator)
@@ -136,7 +148,10 @@ pub async fn create(
         domains,
         processing_restricted: false,
         timezone,
-        limits: Limits::default(),
+        limits: Limits {
+            max_servers: b.limits.max_servers,
+            max_users: b.limits.max_users,
+        },
     };
     state.meta.put_account(&account)?;
     state.meta.flush()?;

@@ -258,6 +258,9 @@ pub async fn delete_me(state: State, p: Principal) -> Result<HttpResponse, ApiEr
 #[serde(deny_unknown_fields)]
 pub struct ConfirmQuery {
     confirm: Option<String>,
+    /// Read by the authentication extractor (the panel names the account it works in).
+    #[allow(dead_code)]
+    account: Option<String>,
 }
 
 /// `DELETE /api/v1/accounts/{id}?confirm={id}` (operator): erasure of a whole account.

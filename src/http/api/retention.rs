@@ -270,6 +270,9 @@ pub async fn preview(
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
     dry_run: Option<bool>,
+    /// Read by the authentication extractor (the panel names the account it works in).
+    #[allow(dead_code)]
+    account: Option<String>,
 }
 
 /// `POST /api/v1/admin/retention/run[?dry_run=true]` (operator)
