@@ -168,6 +168,7 @@ const receiver = await new Promise((resolveReceiver) => {
 });
 
 let streamHref = null;
+let addedServer = null;
 
 await check('signed out, any path leads to the branded sign-in page', async () => {
   await page.goto(`${base}/reports/daily`);
@@ -224,7 +225,8 @@ await check('servers list their state, and a new one gets a token and agent comm
   await settled();
   await page.getByRole('button', { name: 'Add server' }).first().click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByLabel('Server name').fill(`browser-${Date.now()}`);
+  addedServer = `browser-${Date.now()}`;
+  await dialog.getByLabel('Server name').fill(addedServer);
   await dialog.getByRole('button', { name: 'Create server' }).click();
   const token = await dialog.getByLabel('Ingest token', { exact: true }).inputValue();
   assert(token.length >= 16, 'no ingest token shown');
@@ -237,6 +239,37 @@ await check('servers list their state, and a new one gets a token and agent comm
   await dialog.getByRole('button', { name: 'Done' }).click();
   await page.getByRole('row').nth(1).waitFor();
   await shot('05-servers');
+});
+
+await check('a server gets notification URLs that work, and turning them off stops them', async () => {
+  assert(addedServer, 'no server was added');
+  await page.getByRole('button', { name: `Notification URLs of ${addedServer}` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByTestId('hooks-state').filter({ hasText: /^Off/ }).waitFor();
+  await dialog.getByRole('button', { name: 'Turn on' }).click();
+  const url = await dialog.getByLabel('nginx-rtmp URL', { exact: true }).inputValue();
+  assert(new RegExp(`^${origin}/hooks/v1/ths_[A-Za-z0-9_-]+/nginx-rtmp$`).test(url), `unexpected URL: ${url}`);
+  const config = await dialog.getByLabel(/^nginx-rtmp: inside/).inputValue();
+  assert(config.includes(`on_play         ${url};`), `the nginx-rtmp configuration lacks the URL: ${config}`);
+  const srs = await dialog.getByLabel('SRS URL', { exact: true }).inputValue();
+  assert(srs === url.replace(/nginx-rtmp$/, 'srs'), `unexpected SRS URL: ${srs}`);
+  const notify = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'call=connect&app=live&addr=127.0.0.1&epoch=1',
+    });
+  const accepted = await notify();
+  assert(accepted.status === 200, `the new URL answered ${accepted.status}`);
+  await shot('05b-hooks');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('button', { name: `Notification URLs of ${addedServer}` }).click();
+  await dialog.getByTestId('hooks-state').filter({ hasText: /^On since/ }).waitFor();
+  await dialog.getByRole('button', { name: 'Turn off', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Turn off notifications' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const refused = await notify();
+  assert(refused.status === 404, `the URL still answered ${refused.status} after turning it off`);
 });
 
 await check('streams can be searched by regular expression', async () => {
@@ -627,19 +660,29 @@ await check('accounts: create with a domain, rename, restrict processing, export
   await dialog.getByLabel('Name').fill('Brand Customer');
   await dialog.getByLabel('Custom domains').fill('brand.test');
   await dialog.getByLabel('Time zone').selectOption('Europe/Berlin');
+  await dialog.getByLabel('Most servers').fill('3');
   await dialog.getByRole('button', { name: 'Create account' }).click();
   await dialog.waitFor({ state: 'detached' }).catch(() => {});
   const row = page.getByRole('row', { name: /Brand Customer/ });
   await row.waitFor();
   assert((await row.innerText()).includes('brand.test'), 'domain not listed');
+  assert((await row.innerText()).includes('0 of 3'), 'server limit not listed');
   brandAccount = (await api('GET', '/api/v1/accounts')).find((a) => a.name === 'Brand Customer');
   assert(brandAccount, 'account not created');
+  assert(brandAccount.limits.max_servers === 3, 'server limit not stored');
 
   await page.getByRole('button', { name: 'Edit Brand Customer' }).click();
   dialog = page.getByRole('dialog');
   await dialog.getByLabel('Name').fill('Brand Co');
+  await dialog.getByLabel('Most users').fill('lots');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByText('A whole number, or empty for no limit.').waitFor();
+  await dialog.getByLabel('Most users').fill('10');
+  await dialog.getByLabel('Most servers').fill('');
   await dialog.getByRole('button', { name: 'Save' }).click();
   await page.getByRole('row', { name: /Brand Co/ }).waitFor();
+  const limits = (await api('GET', `/api/v1/accounts/${brandAccount.id}`)).limits;
+  assert(limits.max_servers === null && limits.max_users === 10, `limits stored as ${JSON.stringify(limits)}`);
 
   const restrict = page.getByRole('switch', { name: 'Restrict processing for Brand Co' });
   await restrict.check();
@@ -676,6 +719,43 @@ await check('accounts: create with a domain, rename, restrict processing, export
   await erase.click();
   await page.getByRole('row', { name: /Doomed Ltd/ }).waitFor({ state: 'detached' });
   await settled();
+});
+
+await check('the operator works in a customer account and comes back to their own', async () => {
+  assert(brandAccount, 'no customer account');
+  await nav('Accounts').click();
+  await heading('Accounts');
+  await settled();
+  await page.getByRole('button', { name: 'Work in Brand Co' }).click();
+  await page.getByTestId('acting').filter({ hasText: 'You are working in Brand Co' }).waitFor();
+  await heading('Overview');
+  await settled();
+  await nav('Servers').click();
+  await heading('Servers');
+  await settled();
+  await page.getByText('No server reports yet').waitFor();
+  await page.getByRole('button', { name: 'Add server' }).first().click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Server name').fill('brand-edge');
+  await dialog.getByRole('button', { name: 'Create server' }).click();
+  await dialog.getByLabel('Ingest token', { exact: true }).waitFor();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('row', { name: /brand-edge/ }).waitFor();
+  await shot('28b-acting');
+  // A reload stays in the account; the server was made there and nowhere else.
+  await page.reload();
+  await page.getByTestId('acting').waitFor();
+  const theirs = await api('GET', `/api/v1/servers?account=${brandAccount.id}`);
+  assert(theirs.map((s) => s.name).join() === 'brand-edge', `customer servers: ${theirs.map((s) => s.name)}`);
+  const ours = await api('GET', '/api/v1/servers');
+  assert(!ours.some((s) => s.name === 'brand-edge'), 'the server landed in the operator account');
+  await page.getByRole('button', { name: 'Back to your account' }).click();
+  await heading('Overview');
+  assert((await page.getByTestId('acting').count()) === 0, 'still working in the customer account');
+  await nav('Servers').click();
+  await heading('Servers');
+  await settled();
+  assert((await page.getByRole('row', { name: /brand-edge/ }).count()) === 0, 'customer server listed in own account');
 });
 
 await check("the sign-in page on a customer's domain shows the customer's brand from the first paint", async () => {

@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useState } from 'preact/hooks';
 import { createAccount, updateAccount } from '../api/endpoints';
 import { errorText } from '../api/errorText';
-import type { Account } from '../api/types';
+import type { Account, AccountLimits } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { t } from '../i18n';
 import { allTimeZones } from '../time/zone';
@@ -22,12 +22,23 @@ export function parseDomains(text: string): string[] {
     .filter(Boolean);
 }
 
-/** Creates an account, or renames one and changes its custom domains and time zone (operator). */
+/** A limit as typed: empty is none (null), a whole number is the limit, anything else undefined. */
+export function parseLimit(text: string): number | null | undefined {
+  const v = text.trim();
+  if (!v) return null;
+  if (!/^\d{1,10}$/.test(v)) return undefined;
+  const n = Number(v);
+  return n <= 4_294_967_295 ? n : undefined;
+}
+
+/** Creates an account, or renames one and changes its custom domains, time zone and limits (operator). */
 export function AccountDialog({ open, account, onClose, onSaved }: Props) {
   const id = useId();
   const [name, setName] = useState('');
   const [domains, setDomains] = useState('');
   const [timezone, setTimezone] = useState('UTC');
+  const [maxServers, setMaxServers] = useState('');
+  const [maxUsers, setMaxUsers] = useState('');
   const [error, setError] = useState<{ field: string | null; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const zones = useMemo(() => (open ? allTimeZones() : []), [open]);
@@ -37,16 +48,27 @@ export function AccountDialog({ open, account, onClose, onSaved }: Props) {
     setName(account?.name ?? '');
     setDomains(account?.domains.join('\n') ?? '');
     setTimezone(account?.timezone ?? 'UTC');
+    setMaxServers(account?.limits.max_servers?.toString() ?? '');
+    setMaxUsers(account?.limits.max_users?.toString() ?? '');
     setError(null);
   }, [open, account]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!name.trim()) return setError({ field: 'name', text: t('accounts.nameRequired') });
+    const limits = { max_servers: parseLimit(maxServers), max_users: parseLimit(maxUsers) };
+    for (const [field, value] of Object.entries(limits)) {
+      if (value === undefined) return setError({ field: `limits.${field}`, text: t('accounts.limitInvalid') });
+    }
     setBusy(true);
     setError(null);
     try {
-      const body = { name: name.trim(), domains: parseDomains(domains), timezone };
+      const body = {
+        name: name.trim(),
+        domains: parseDomains(domains),
+        timezone,
+        limits: limits as AccountLimits,
+      };
       if (account) await updateAccount(account.id, body);
       else await createAccount(body);
       onSaved();
@@ -59,7 +81,27 @@ export function AccountDialog({ open, account, onClose, onSaved }: Props) {
     }
   };
   const fieldError = (f: string) => (error && error.field?.startsWith(f) ? error.text : null);
-  const formError = error && !['name', 'domains', 'timezone'].some((f) => error.field?.startsWith(f)) ? error.text : null;
+  const formError =
+    error && !['name', 'domains', 'timezone', 'limits'].some((f) => error.field?.startsWith(f)) ? error.text : null;
+  const limitField = (key: 'max_servers' | 'max_users', label: string, value: string, set: (v: string) => void) => (
+    <div class="field">
+      <label for={`${id}-${key}`}>{label}</label>
+      <input
+        id={`${id}-${key}`}
+        class="input"
+        type="text"
+        inputMode="numeric"
+        autoComplete="off"
+        value={value}
+        aria-invalid={fieldError(`limits.${key}`) ? true : undefined}
+        aria-describedby={`${id}-${key}-hint`}
+        onInput={(e) => set((e.currentTarget as HTMLInputElement).value)}
+      />
+      <div id={`${id}-${key}-hint`} class={fieldError(`limits.${key}`) ? 'field-error' : 'field-hint'}>
+        {fieldError(`limits.${key}`) ?? t('accounts.limitsHint')}
+      </div>
+    </div>
+  );
 
   return (
     <Dialog
@@ -131,6 +173,10 @@ export function AccountDialog({ open, account, onClose, onSaved }: Props) {
           <div id={`${id}-tz-hint`} class="field-hint">
             {t('accounts.timezoneHint')}
           </div>
+        </div>
+        <div class="field-row">
+          {limitField('max_servers', t('accounts.maxServers'), maxServers, setMaxServers)}
+          {limitField('max_users', t('accounts.maxUsers'), maxUsers, setMaxUsers)}
         </div>
         {formError && (
           <p class="field-error" role="alert">

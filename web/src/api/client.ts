@@ -1,5 +1,6 @@
 // The one place that talks HTTP to the panel. Same origin only, session cookie included; a 401
 // anywhere means the session ended, and the app returns to the login screen.
+import { actingStore } from '../state/acting';
 import { createStore } from '../state/store';
 
 const BASE = '/api/v1';
@@ -24,9 +25,14 @@ export class ApiError extends Error {
 /** Bumped whenever a request comes back 401; the app listens and shows the login screen. */
 export const sessionExpired = createStore(0);
 
-/** `/api/v1/path?query` — also used for CSV links, so empty values are left out. */
+/**
+ * `/api/v1/path?query` — also used for CSV links, so empty values are left out. While an
+ * operator works in another account, the request names it (`account=`).
+ */
 export function apiUrl(path: string, query: Query = {}): string {
   const q = new URLSearchParams();
+  const acting = actingStore.get();
+  if (acting) q.set('account', acting.id);
   for (const [k, v] of Object.entries(query)) {
     if (v == null || v === '') continue;
     q.set(k, String(v));

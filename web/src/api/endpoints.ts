@@ -1,8 +1,9 @@
 // One typed function per API call the panel makes.
-import { get, request, type Query } from './client';
+import { apiUrl, get, request, type Query } from './client';
 import type {
   About,
   Account,
+  AccountLimits,
   AccountPatch,
   ActivityPage,
   AlertEvent,
@@ -24,6 +25,7 @@ import type {
   BrandingFields,
   BrandingSettings,
   Daily,
+  HookSecretIssued,
   Dimension,
   Live,
   LoginResponse,
@@ -58,6 +60,9 @@ export const fetchPrivacyNotice = (signal?: AbortSignal) =>
 export const fetchServers = (signal?: AbortSignal) => get<Server[]>('/servers', {}, signal);
 export const createServer = (name: string) => request<NewServer>('POST', '/servers', { body: { name } });
 export const deleteServer = (id: string) => request<void>('DELETE', `/servers/${encodeURIComponent(id)}`);
+export const issueHookSecret = (id: string) =>
+  request<HookSecretIssued>('POST', `/servers/${encodeURIComponent(id)}/hooks`);
+export const disableHooks = (id: string) => request<void>('DELETE', `/servers/${encodeURIComponent(id)}/hooks`);
 
 export const fetchLive = (scope: Scope = {}, signal?: AbortSignal) => get<Live>('/live', { ...scope }, signal);
 export const fetchStreams = (b: Bounds, q: string, signal?: AbortSignal) =>
@@ -101,7 +106,7 @@ export const fetchBilling = (b: Bounds, signal?: AbortSignal) =>
 /** Status of an endpoint, for showing navigation to screens the server supports. */
 export async function probe(path: string): Promise<boolean> {
   try {
-    const res = await fetch(`/api/v1${path}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    const res = await fetch(apiUrl(path), { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     return res.ok;
   } catch {
     return false;
@@ -158,7 +163,7 @@ export const previewRetention = (scope: RetentionScope, values: Record<string, n
 export const eraseMe = () => request<unknown>('DELETE', '/me', { session: false });
 
 export const fetchAccounts = (signal?: AbortSignal) => get<Account[]>('/accounts', {}, signal);
-export const createAccount = (body: { name: string; domains: string[]; timezone: string }) =>
+export const createAccount = (body: { name: string; domains: string[]; timezone: string; limits: AccountLimits }) =>
   request<Account>('POST', '/accounts', { body });
 export const updateAccount = (id: string, body: AccountPatch) =>
   request<Account>('PATCH', `/accounts/${encodeURIComponent(id)}`, { body });

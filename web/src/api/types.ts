@@ -34,6 +34,16 @@ export interface Server {
   net_in_bps: number | null;
   net_out_bps: number | null;
   viewers: number | null;
+  /** Notification URLs (nginx-rtmp on_play…, SRS http_hooks): on or off, and since when. */
+  hooks: { enabled: boolean; created_at: Instant | null };
+}
+
+/** A server's hook secret as issued: in this answer only. */
+export interface HookSecretIssued {
+  server_id: string;
+  secret: string;
+  created_at: Instant;
+  urls: { nginx_rtmp: string; srs: string };
 }
 
 export interface NewServer {
@@ -55,7 +65,8 @@ export interface StreamRow {
   app: string;
   stream: string;
   live: boolean;
-  viewers: number;
+  /** null for the billing role, which sees traffic but not audiences. */
+  viewers: number | null;
   ingress_kbps: number | null;
   last_seen: Instant | null;
 }
@@ -243,9 +254,15 @@ export interface Account {
   domains: string[];
   processing_restricted: boolean;
   timezone: string;
-  limits: { max_servers: number | null; max_users: number | null };
+  limits: AccountLimits;
   servers: number;
   users: number;
+}
+
+/** Quotas of an account; null is unlimited. */
+export interface AccountLimits {
+  max_servers: number | null;
+  max_users: number | null;
 }
 
 export interface AccountPatch {
@@ -253,6 +270,7 @@ export interface AccountPatch {
   timezone?: string;
   domains?: string[];
   processing_restricted?: boolean;
+  limits?: AccountLimits;
 }
 
 export interface LoginSession {

@@ -12,6 +12,7 @@ import { ServersPage } from '../pages/ServersPage';
 import { StreamPage } from '../pages/StreamPage';
 import { StreamsPage } from '../pages/StreamsPage';
 import { matchPath, navigate, useLocation } from '../router/router';
+import { actingStore, setActing } from '../state/acting';
 import { meStore } from '../state/me';
 import { useStore } from '../state/store';
 import { LazyScreen } from './LazyScreen';
@@ -61,9 +62,23 @@ export function App() {
     const ctrl = new AbortController();
     setBootError(null);
     fetchMe(ctrl.signal)
-      .then(setMe)
+      .then((user) => {
+        // Only operators work in other accounts; anyone else starts in their own.
+        if (actingStore.get() && !user.operator) {
+          setActing(null);
+          setBootAttempt((n) => n + 1);
+          return;
+        }
+        setMe(user);
+      })
       .catch((e: unknown) => {
         if (ctrl.signal.aborted) return;
+        // The account being worked in is gone (deleted in another tab): back to one's own.
+        if (e instanceof ApiError && e.status === 404 && actingStore.get()) {
+          setActing(null);
+          setBootAttempt((n) => n + 1);
+          return;
+        }
         // Only a 401 ends the session; an unreachable or restarting server is worth a retry.
         if (e instanceof ApiError && e.status !== 401) {
           setBootError(e);
@@ -78,6 +93,7 @@ export function App() {
   useEffect(() => {
     if (expired === 0) return;
     rememberSignedIn(false);
+    setActing(null);
     setReason('expired');
     setMe(null);
   }, [expired]);
@@ -95,6 +111,7 @@ export function App() {
   }, [me, path, search]);
 
   const onLogin = (user: Me) => {
+    setActing(null);
     rememberSignedIn(true);
     setReason(null);
     setMe(user);
@@ -106,6 +123,7 @@ export function App() {
       /* the session is dropped on this side either way */
     }
     rememberSignedIn(false);
+    setActing(null);
     setReason('signed-out');
     setMe(null);
     navigate('/login', { replace: true });

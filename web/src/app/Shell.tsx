@@ -4,6 +4,8 @@ import type { Me } from '../api/types';
 import { Icon } from '../components/Icon';
 import { t } from '../i18n';
 import { useLocation } from '../router/router';
+import { actAs, actingStore } from '../state/acting';
+import { useStore } from '../state/store';
 import { BrandMark } from './BrandMark';
 import { Sidebar } from './Sidebar';
 
@@ -17,6 +19,7 @@ interface Props {
 export function Shell({ me, onLogout, children }: Props) {
   const [open, setOpen] = useState(false);
   const { path } = useLocation();
+  const acting = useStore(actingStore);
   useEffect(() => {
     setOpen(false);
     window.scrollTo(0, 0);
@@ -49,6 +52,15 @@ export function Shell({ me, onLogout, children }: Props) {
       <Sidebar me={me} open={open} onNavigate={() => setOpen(false)} onLogout={onLogout} />
       {open && <div class="scrim" onClick={() => setOpen(false)} aria-hidden="true" />}
       <main id="main" class="main">
+        {acting && me.operator && (
+          <div class="notice notice-info acting-banner" data-testid="acting">
+            <Icon name="accounts" />
+            <span>{t('acting.banner', { name: acting.name })}</span>
+            <button type="button" class="button button-small" onClick={() => actAs(null)}>
+              {t('acting.back')}
+            </button>
+          </div>
+        )}
         {children}
       </main>
     </div>

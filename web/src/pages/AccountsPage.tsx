@@ -14,12 +14,14 @@ import { formatInt } from '../format/number';
 import { useApi } from '../hooks/useApi';
 import { t, tp } from '../i18n';
 import { ExportLinks } from '../retention/ExportLinks';
+import { actAs, actingStore } from '../state/acting';
 import { meStore } from '../state/me';
 import { useStore } from '../state/store';
 
 /** The operator's customers: create, rename, custom domains, processing restriction, export, erase. */
 export function AccountsPage() {
   const me = useStore(meStore);
+  const acting = useStore(actingStore);
   const accounts = useApi((signal) => fetchAccounts(signal), []);
   const [editing, setEditing] = useState<Account | null | undefined>(undefined);
   const [erasing, setErasing] = useState<Account | null>(null);
@@ -94,7 +96,8 @@ export function AccountsPage() {
                 </thead>
                 <tbody>
                   {list.map((a) => {
-                    const own = a.id === me?.account.id;
+                    const own = a.id === (acting?.home ?? me?.account.id);
+                    const current = a.id === (acting?.id ?? me?.account.id);
                     return (
                       <tr key={a.id}>
                         <th scope="row">
@@ -114,8 +117,8 @@ export function AccountsPage() {
                             ))
                           )}
                         </td>
-                        <td class="num">{formatInt(a.servers)}</td>
-                        <td class="num">{formatInt(a.users)}</td>
+                        <td class="num">{ofLimit(a.servers, a.limits.max_servers)}</td>
+                        <td class="num">{ofLimit(a.users, a.limits.max_users)}</td>
                         <td>
                           <div class="check-field">
                             <input
@@ -137,6 +140,16 @@ export function AccountsPage() {
                         </td>
                         <td>
                           <div class="row-actions">
+                            {!current && me && (
+                              <button
+                                type="button"
+                                class="button button-small"
+                                onClick={() => actAs(own ? null : { id: a.id, name: a.name, home: acting?.home ?? me.account.id })}
+                                aria-label={t('acting.openNamed', { name: a.name })}
+                              >
+                                {t('acting.open')}
+                              </button>
+                            )}
                             <ExportLinks account={a.id} name={a.name} />
                           </div>
                         </td>
@@ -150,7 +163,7 @@ export function AccountsPage() {
                           >
                             <Icon name="edit" />
                           </button>
-                          {!own && (
+                          {!own && !current && (
                             <button
                               type="button"
                               class="icon-button"
@@ -183,4 +196,9 @@ export function AccountsPage() {
       <EraseAccountDialog account={erasing} onClose={() => setErasing(null)} onErased={accounts.reload} />
     </>
   );
+}
+
+/** A count and, when the account has one, its limit ("3 of 5"). */
+function ofLimit(count: number, limit: number | null): string {
+  return limit == null ? formatInt(count) : t('accounts.ofLimit', { count: formatInt(count), limit: formatInt(limit) });
 }

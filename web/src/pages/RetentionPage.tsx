@@ -20,6 +20,9 @@ export function RetentionPage() {
   const [settings, setSettings] = useState<RetentionSettings | null>(null);
   const canWrite = useCanWrite();
   useEffect(() => setSettings(loaded.data && loaded.data.scope === scope ? loaded.data : null), [loaded.data, scope]);
+  // Right after a switch of scope the state still holds the other scope's values until the
+  // effect runs: never show them under the new heading.
+  const shown = settings?.scope === scope ? settings : null;
   return (
     <>
       <PageHeader title={t('retention.title')} subtitle={t('retention.subtitle')}>
@@ -36,12 +39,12 @@ export function RetentionPage() {
         )}
       </PageHeader>
       <div class="stack">
-        {loaded.error && !settings ? (
+        {loaded.error && !shown ? (
           <ErrorNotice error={loaded.error} onRetry={loaded.reload} />
-        ) : !settings ? (
+        ) : !shown ? (
           <Skeleton height={320} />
         ) : (
-          <RetentionForm key={scope} scope={scope} settings={settings} onSaved={setSettings} canWrite={canWrite} />
+          <RetentionForm key={scope} scope={scope} settings={shown} onSaved={setSettings} canWrite={canWrite} />
         )}
         {canWrite && <AccountDataCard />}
       </div>

@@ -18,6 +18,7 @@ import { useNow } from '../hooks/useNow';
 import { t, tp } from '../i18n';
 import { navigate, useQuery } from '../router/router';
 import { AddServerDialog } from '../servers/AddServerDialog';
+import { HooksDialog } from '../servers/HooksDialog';
 import { RemoveServerDialog } from '../servers/RemoveServerDialog';
 import { useCanWrite } from '../state/me';
 import { useTimeZone } from '../state/timeZone';
@@ -28,6 +29,7 @@ export function ServersPage() {
   const query = useQuery();
   const [adding, setAdding] = useState(query.get('add') === '1');
   const [removing, setRemoving] = useState<Server | null>(null);
+  const [hooksOf, setHooksOf] = useState<string | null>(null);
   const now = useNow();
   const tz = useTimeZone();
   const canWrite = useCanWrite();
@@ -145,16 +147,25 @@ export function ServersPage() {
                       </td>
                       <td class="num">{formatInt(s.viewers)}</td>
                       <td class="actions">
-                        {canWrite && (
                         <button
                           type="button"
-                          class="icon-button"
-                          onClick={() => setRemoving(s)}
-                          aria-label={t('servers.removeNamed', { name: s.name })}
-                          title={t('servers.remove')}
+                          class={s.hooks?.enabled ? 'icon-button icon-button-on' : 'icon-button'}
+                          onClick={() => setHooksOf(s.id)}
+                          aria-label={t('servers.hooksNamed', { name: s.name })}
+                          title={s.hooks?.enabled ? t('servers.hooksOn') : t('servers.hooks')}
                         >
-                          <Icon name="trash" />
+                          <Icon name="link" />
                         </button>
+                        {canWrite && (
+                          <button
+                            type="button"
+                            class="icon-button"
+                            onClick={() => setRemoving(s)}
+                            aria-label={t('servers.removeNamed', { name: s.name })}
+                            title={t('servers.remove')}
+                          >
+                            <Icon name="trash" />
+                          </button>
                         )}
                       </td>
                     </tr>
@@ -166,6 +177,12 @@ export function ServersPage() {
         </Card>
       )}
       <AddServerDialog open={adding} onClose={closeAdd} onCreated={servers.reload} />
+      <HooksDialog
+        server={list.find((s) => s.id === hooksOf) ?? null}
+        canWrite={canWrite}
+        onClose={() => setHooksOf(null)}
+        onChanged={servers.reload}
+      />
       <RemoveServerDialog server={removing} onClose={() => setRemoving(null)} onRemoved={servers.reload} />
     </>
   );

@@ -54,7 +54,8 @@ export function StreamsPage() {
   );
   useInterval(res.reload, 15_000);
   const rows = [...(res.data ?? [])].sort(
-    (a, b) => Number(b.live) - Number(a.live) || b.viewers - a.viewers || a.stream.localeCompare(b.stream),
+    (a, b) =>
+      Number(b.live) - Number(a.live) || (b.viewers ?? 0) - (a.viewers ?? 0) || a.stream.localeCompare(b.stream),
   );
 
   return (
