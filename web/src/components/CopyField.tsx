@@ -6,11 +6,13 @@ interface Props {
   label: string;
   value: string;
   multiline?: boolean;
+  /** A configuration block: lines kept whole (scrolls sideways) and a few more of them shown. */
+  code?: boolean;
   hint?: string;
 }
 
 /** A read-only value with a copy button; falls back to selecting the text where the clipboard is not available (plain HTTP). */
-export function CopyField({ label, value, multiline, hint }: Props) {
+export function CopyField({ label, value, multiline, code, hint }: Props) {
   const id = useId();
   const field = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const [state, setState] = useState<'idle' | 'copied' | 'manual'>('idle');
@@ -41,7 +43,11 @@ export function CopyField({ label, value, multiline, hint }: Props) {
     <div class="field">
       <label for={id}>{label}</label>
       <div class="copy-field">
-        {multiline ? <textarea rows={3} {...common} /> : <input type="text" {...common} />}
+        {multiline || code ? (
+          <textarea rows={code ? 5 : 3} wrap={code ? 'off' : undefined} {...common} />
+        ) : (
+          <input type="text" {...common} />
+        )}
         <button type="button" class="button" onClick={copy} aria-label={t('copy.label', { what: label })}>
           <Icon name={state === 'copied' ? 'check' : 'copy'} />
           <span>{state === 'copied' ? t('copy.copied') : t('copy.copy')}</span>

@@ -78,9 +78,9 @@ export function HooksDialog({ server, canWrite, onClose, onChanged }: Props) {
           <span>{t('hooks.once')}</span>
         </div>
         <CopyField label={t('hooks.nginxUrl')} value={issued.urls.nginx_rtmp} hint={t('hooks.nginxUrlHint')} />
-        <CopyField label={t('hooks.nginxConfig')} value={nginxRtmpHooks(issued.urls.nginx_rtmp)} multiline />
+        <CopyField label={t('hooks.nginxConfig')} value={nginxRtmpHooks(issued.urls.nginx_rtmp)} code />
         <CopyField label={t('hooks.srsUrl')} value={issued.urls.srs} />
-        <CopyField label={t('hooks.srsConfig')} value={srsHooks(issued.urls.srs)} multiline />
+        <CopyField label={t('hooks.srsConfig')} value={srsHooks(issued.urls.srs)} code />
       </Dialog>
     );
   }
