@@ -29,7 +29,7 @@ pub struct BenchArgs {
 pub enum BenchKind {
     /// Push realistic reports as fast as possible (or at --rate) and measure acknowledgements
     #[command(
-        after_help = "Examples:\n  tally bench ingest\n  tally bench ingest --duration 60 --rate 100000\n  tally bench ingest --rate 50000 --duration 30m --report-every 60s   # soak\n  tally bench ingest --url http://127.0.0.1:8080 --servers 1"
+        after_help = "Examples:\n  tally bench ingest\n  tally bench ingest --duration 60 --rate 100000\n  tally bench ingest --rate 50000 --duration 30m --report-every 60s   # soak\n  tally bench ingest --rate 150000 --readers 4   # while people watch the panel\n  tally bench ingest --url http://127.0.0.1:8080 --servers 1"
     )]
     Ingest(IngestArgs),
     /// Fill 30 days × 1,000 streams, then time summaries, breakdowns and time series
@@ -88,6 +88,11 @@ pub struct IngestArgs {
     /// times the wall clock; a smaller interval keeps it closer to real time
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub interval: u64,
+    /// People watching the panel meanwhile: each reloads what the overview shows (live numbers,
+    /// servers, a day's summary, time series and countries) every 2 s; their response times
+    /// are printed at the end
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub readers: u64,
 }
 
 /// Parses `90`, `90s`, `30m` or `2h` into seconds (at least 1).
@@ -598,6 +603,13 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
                 .extend(local);
         }));
     }
+    let readers = Readers::start(
+        a.readers,
+        &panel,
+        start_time,
+        start_time + 86_400,
+        stop.clone(),
+    );
     let every = a.report_every.min(a.duration).max(1);
     println!(
         "  {:>7}  {:>10}  {:>8}  {:>8}  {:>6}  {:>8}",
@@ -638,6 +650,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     if let Some(s) = sampler {
         let _ = s.join();
     }
+    let reads = readers.finish();
     let elapsed = started.elapsed().as_secs_f64();
     let total = accepted.load(Ordering::Relaxed);
     let mut lat = std::mem::take(&mut *latencies.lock().unwrap_or_else(|e| e.into_inner()));
@@ -672,6 +685,7 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             format!("{errs:?} (status: count; 0 = connection)")
         }
     );
+    reads.print(a.readers);
     if panel.pid().is_some() {
         println!(
             "  panel peak RSS            {} MiB (sampled {} MiB)",
@@ -697,6 +711,124 @@ fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What the overview screen asks for, as `bench ingest --readers` requests it.
+const READER_QUERIES: [(&str, &str); 5] = [
+    ("live", "/api/v1/live"),
+    ("servers", "/api/v1/servers"),
+    ("summary, a day", "/api/v1/stats/summary?{range}"),
+    (
+        "timeseries, a day",
+        "/api/v1/stats/timeseries?metric=viewers&step=300&{range}",
+    ),
+    (
+        "countries, a day",
+        "/api/v1/stats/breakdown?dimension=country&{range}",
+    ),
+];
+
+/// Threads that read the panel while the benchmark writes to it.
+struct Readers {
+    threads: Vec<std::thread::JoinHandle<ReaderTimes>>,
+}
+
+/// Response times per query (ms) and failed requests.
+#[derive(Default)]
+struct ReaderTimes {
+    times: Vec<Vec<f64>>,
+    errors: u64,
+}
+
+impl Readers {
+    fn start(n: u64, panel: &Panel, from: i64, to: i64, stop: Arc<AtomicBool>) -> Readers {
+        let range = format!("from={from}&to={to}");
+        let urls: Vec<String> = READER_QUERIES
+            .iter()
+            .map(|(_, path)| format!("{}{}", panel.url, path.replace("{range}", &range)))
+            .collect();
+        let threads = (0..n)
+            .map(|i| {
+                let (urls, token, stop) = (urls.clone(), panel.token.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let agent = http();
+                    let mut out = ReaderTimes {
+                        times: vec![Vec::new(); urls.len()],
+                        errors: 0,
+                    };
+                    // Spread the readers over the 2-second cycle.
+                    std::thread::sleep(Duration::from_millis(2000 * i / n.max(1)));
+                    while !stop.load(Ordering::Relaxed) {
+                        let round = Instant::now();
+                        for (q, url) in urls.iter().enumerate() {
+                            let t0 = Instant::now();
+                            let ok = ureq::http::Request::builder()
+                                .uri(url)
+                                .header("Authorization", format!("Bearer {token}"))
+                                .body(())
+                                .map_err(|e| e.to_string())
+                                .and_then(|r| agent.run(r).map_err(|e| e.to_string()))
+                                .is_ok_and(|mut resp| {
+                                    let _ = resp.body_mut().read_to_vec();
+                                    resp.status().as_u16() == 200
+                                });
+                            if ok {
+                                out.times[q].push(t0.elapsed().as_secs_f64() * 1000.0);
+                            } else {
+                                out.errors += 1;
+                            }
+                        }
+                        if let Some(rest) = Duration::from_secs(2).checked_sub(round.elapsed()) {
+                            std::thread::sleep(rest);
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        Readers { threads }
+    }
+
+    /// Waits for the readers (the caller has set `stop`) and merges what they measured.
+    fn finish(self) -> ReaderTimes {
+        let mut all = ReaderTimes {
+            times: vec![Vec::new(); READER_QUERIES.len()],
+            errors: 0,
+        };
+        for t in self.threads {
+            if let Ok(r) = t.join() {
+                for (into, from) in all.times.iter_mut().zip(r.times) {
+                    into.extend(from);
+                }
+                all.errors += r.errors;
+            }
+        }
+        for t in &mut all.times {
+            t.sort_by(|a, b| a.total_cmp(b));
+        }
+        all
+    }
+}
+
+impl ReaderTimes {
+    fn print(&self, readers: u64) {
+        if readers == 0 {
+            return;
+        }
+        let requests: usize = self.times.iter().map(Vec::len).sum();
+        println!(
+            "  panel reads meanwhile     {readers} readers, {requests} answered, {} failed",
+            self.errors
+        );
+        for ((name, _), t) in READER_QUERIES.iter().zip(&self.times) {
+            println!(
+                "    {name:<22} p50 {:.1}  p99 {:.1}  max {:.1} ms",
+                percentile(t, 0.5),
+                percentile(t, 0.99),
+                t.last().copied().unwrap_or(0.0)
+            );
+        }
+    }
 }
 
 fn query(a: QueryArgs) -> anyhow::Result<()> {

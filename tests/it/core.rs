@@ -694,6 +694,51 @@ fn cli_version_help_and_clear_startup_errors() {
     );
 }
 
+/// The load generator runs end to end against the panel it starts (tiny load, no figures
+/// checked: timing is never asserted), with a reader watching the panel meanwhile.
+#[test]
+fn bench_ingest_runs_end_to_end_with_readers() {
+    let out = std::process::Command::new(bin())
+        .args([
+            "bench",
+            "ingest",
+            "--duration",
+            "3",
+            "--report-every",
+            "1",
+            "--servers",
+            "2",
+            "--viewers",
+            "20",
+            "--streams",
+            "1",
+            "--concurrency",
+            "2",
+            "--rate",
+            "400",
+            "--readers",
+            "1",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "accepted viewer records",
+        "errors                    none",
+        "panel reads meanwhile     1 readers",
+        ", 0 failed",
+        "countries, a day",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+}
+
 fn refs(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
