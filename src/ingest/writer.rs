@@ -292,7 +292,7 @@ struct Work {
 pub const PENDING_LIMIT_BYTES: usize = 16 << 20;
 
 /// Checkpoints asked for by queries start no sooner than this many times the duration of the
-/// last checkpoint after it ended (see `State::query_spacing`).
+/// last checkpoint after it ended (see `State::query_checkpoint_at`).
 const QUERY_CHECKPOINT_SPACING: u32 = 2;
 
 /// Partitions nobody used for this long are closed (sled keeps much of an open database in
@@ -446,10 +446,8 @@ struct State {
     spare_snapshot: Vec<u8>,
     /// When the last checkpoint started.
     last_checkpoint: Instant,
-    /// When the last checkpoint handed to the checkpoint thread was stored, and how long it
-    /// took from its start: the spacing of the checkpoints queries ask for.
-    last_checkpoint_done: Instant,
-    last_checkpoint_took: Duration,
+    /// Earliest a query may start a checkpoint: see [`State::query_checkpoint_at`].
+    query_checkpoint_at: Instant,
     /// Erased accounts: reports still in flight for them are refused, so nothing of them is
     /// written again after the erasure.
     forgotten: HashSet<Id>,
@@ -625,8 +623,7 @@ impl State {
             retry_dims: Vec::new(),
             spare_snapshot: Vec::new(),
             last_checkpoint: Instant::now(),
-            last_checkpoint_done: Instant::now(),
-            last_checkpoint_took: Duration::ZERO,
+            query_checkpoint_at: Instant::now(),
             forgotten: HashSet::new(),
             reserve_bytes,
             low_space: false,
@@ -674,8 +671,8 @@ impl State {
             let mut wait = every.saturating_sub(self.last_checkpoint.elapsed());
             if !self.waiters.is_empty() && self.busy.is_none() {
                 wait = wait.min(
-                    self.query_spacing()
-                        .saturating_sub(self.last_checkpoint_done.elapsed()),
+                    self.query_checkpoint_at
+                        .saturating_duration_since(Instant::now()),
                 );
             }
             let wait = wait.max(Duration::from_millis(5));
@@ -711,8 +708,8 @@ impl State {
                     Job::CheckpointDone(id, snap) => {
                         self.spare_snapshot = snap;
                         self.busy = None;
-                        self.last_checkpoint_took = self.last_checkpoint.elapsed();
-                        self.last_checkpoint_done = Instant::now();
+                        self.query_checkpoint_at =
+                            Self::query_checkpoint_at(self.last_checkpoint.elapsed());
                         self.checkpoint = self.checkpoint.max(id);
                         self.release_waiters();
                     }
@@ -742,8 +739,7 @@ impl State {
                 return;
             }
             let due = self.last_checkpoint.elapsed() >= every;
-            let asked = !self.waiters.is_empty()
-                && self.last_checkpoint_done.elapsed() >= self.query_spacing();
+            let asked = !self.waiters.is_empty() && Instant::now() >= self.query_checkpoint_at;
             if self.busy.is_none() && (due || asked) {
                 self.start_checkpoint(crate::now());
             }
@@ -755,16 +751,16 @@ impl State {
         }
     }
 
-    /// How long after the last checkpoint a query may start the next one: twice what that one
-    /// took. A query must see every report acknowledged before it, so it waits for a
+    /// Earliest a query may start the next checkpoint, set when one that `took` ends: twice
+    /// that long after. A query must see every report acknowledged before it, so it waits for a
     /// checkpoint, and a checkpoint costs about the same however little is pending (0.3 s at
     /// 316,000 sessions). Started back to back for four people watching the panel, they raised
     /// the acknowledgements' p90 from 19.5 to 158 ms; spaced like this the checkpoints queries
     /// ask for keep the checkpoint thread at most a third busy (docs/performance.md, "Reading
     /// the panel while it ingests"). On a quiet panel a checkpoint takes milliseconds, so
     /// queries hardly wait.
-    fn query_spacing(&self) -> Duration {
-        self.last_checkpoint_took * QUERY_CHECKPOINT_SPACING
+    fn query_checkpoint_at(took: Duration) -> Instant {
+        Instant::now() + took * QUERY_CHECKPOINT_SPACING
     }
 
     /// Answers the queries whose data is now in storage.
