@@ -246,11 +246,7 @@ fn authenticate(req: &HttpRequest, state: &State) -> Result<Principal, ApiError>
         });
     }
     let mut account_id = user.account_id;
-    if let Some(q) = req
-        .query_string()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("account="))
-    {
+    if let Some(q) = super::api::acting_account(req.query_string()) {
         let id = Id::parse(q).ok_or(ApiError::NotFound("account"))?;
         if id != user.account_id && !user.operator {
             return Err(ApiError::NotFound("account"));

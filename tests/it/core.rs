@@ -736,7 +736,14 @@ fn bench_ingest_runs_end_to_end_with_readers() {
         "countries, a day",
     ] {
         assert!(text.contains(line), "no `{line}` in:\n{text}");
-    }
+    } // A reader count out of range is refused before anything starts, naming the flag.
+    let bad = std::process::Command::new(bin())
+        .args(["bench", "ingest", "--readers", "65"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(err.contains("--readers") && err.contains("65"), "{err}");
 }
 
 fn refs(v: &Value, out: &mut Vec<String>) {

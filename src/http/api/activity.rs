@@ -2,7 +2,8 @@
 //! paging and CSV. The operator also sees instance-level events (accounts created, failed
 //! logins for unknown addresses) merged in.
 
-use actix_web::{HttpResponse, web};
+use super::ApiQuery;
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -24,9 +25,6 @@ pub struct Params {
     limit: Option<String>,
     cursor: Option<String>,
     format: Option<String>,
-    /// Read by the authentication extractor.
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 /// One entry as listed.
@@ -59,7 +57,7 @@ fn decode_cursor(text: &str) -> Option<(i64, u32)> {
 pub async fn list(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     if (!p.user.role.can_write() || !p.slices.is_empty()) && !p.user.operator {
         return Err(ApiError::forbidden(

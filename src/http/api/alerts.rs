@@ -2,6 +2,7 @@
 //! notification, and the notification history with its deliveries. Rules cover the whole
 //! account, so users limited to slices neither see nor change them.
 
+use super::ApiQuery;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -419,16 +420,13 @@ pub async fn test(
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     limit: Option<usize>,
-    /// Read by the authentication extractor (operators acting on another account).
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 /// `GET /api/v1/alerts/events`: notifications, newest first, with their deliveries.
 pub async fn events(
     state: State,
     p: Principal,
-    q: web::Query<EventsQuery>,
+    q: ApiQuery<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     require_whole_account(&p)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);

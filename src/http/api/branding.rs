@@ -6,6 +6,7 @@
 //! `Content-Type`, or an SVG without scripts, event handlers, `foreignObject` or any
 //! reference outside the file. SVGs are also served under a CSP that forbids scripts.
 
+use super::ApiQuery;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -122,9 +123,6 @@ pub fn resolve_for_request(state: &State, req: &HttpRequest) -> Result<Effective
 #[serde(deny_unknown_fields)]
 pub struct EditParams {
     scope: Option<String>,
-    /// Read by the authentication extractor.
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 /// Whose branding an editor request changes, after checking the caller may.
@@ -178,7 +176,7 @@ fn settings_json(state: &State, owner: Id) -> Result<serde_json::Value, ApiError
 pub async fn settings(
     state: State,
     p: Principal,
-    params: web::Query<EditParams>,
+    params: ApiQuery<EditParams>,
 ) -> Result<HttpResponse, ApiError> {
     let owner = edit_owner(&p, &params, false)?;
     Ok(HttpResponse::Ok().json(settings_json(&state, owner)?))
@@ -264,7 +262,7 @@ fn apply_color(
 pub async fn update(
     state: State,
     p: Principal,
-    params: web::Query<EditParams>,
+    params: ApiQuery<EditParams>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let owner = edit_owner(&p, &params, true)?;
@@ -447,7 +445,7 @@ pub async fn upload(
     state: State,
     p: Principal,
     kind: web::Path<String>,
-    params: web::Query<EditParams>,
+    params: ApiQuery<EditParams>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let k = kind_of(&kind)?;
@@ -497,7 +495,7 @@ pub async fn remove(
     state: State,
     p: Principal,
     kind: web::Path<String>,
-    params: web::Query<EditParams>,
+    params: ApiQuery<EditParams>,
 ) -> Result<HttpResponse, ApiError> {
     let k = kind_of(&kind)?;
     let owner = edit_owner(&p, &params, true)?;

@@ -1,6 +1,7 @@
 //! Exports (data-subject right of access): `GET /api/v1/account/export` (account admins:
 //! everything stored for the account, JSON or `?format=zip`) and `GET /api/v1/me/export`.
 
+use super::ApiQuery;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -15,9 +16,6 @@ use crate::lifecycle::export;
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     format: Option<String>,
-    /// Read by the authentication extractor (operators acting on another account).
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 fn attachment(name: &str) -> (&'static str, String) {
@@ -31,7 +29,7 @@ fn attachment(name: &str) -> (&'static str, String) {
 pub async fn account(
     state: State,
     p: Principal,
-    q: web::Query<ExportQuery>,
+    q: ApiQuery<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     if !(p.user.role.can_write() || p.user.operator) {
         return Err(ApiError::forbidden(

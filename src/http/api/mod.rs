@@ -60,3 +60,39 @@ pub fn check_timezone(field: &str, name: &str) -> Result<String, ApiError> {
             )
         })
 }
+
+/// The account a request names with `?account=ID` (an operator working in another account),
+/// read by the authentication extractor.
+pub fn acting_account(query: &str) -> Option<&str> {
+    query.split('&').find_map(|kv| kv.strip_prefix("account="))
+}
+
+/// A handler's query parameters, without `account=` (every request may carry it, and the
+/// authentication extractor has already acted on it), so the parameter structs can refuse
+/// unknown fields without each listing it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T> std::ops::Deref for ApiQuery<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> actix_web::FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let rest: Vec<&str> = req
+            .query_string()
+            .split('&')
+            .filter(|kv| !kv.starts_with("account="))
+            .collect();
+        std::future::ready(
+            actix_web::web::Query::<T>::from_query(&rest.join("&"))
+                .map(|q| ApiQuery(q.into_inner()))
+                .map_err(|e| ApiError::bad("invalid_query", e.to_string())),
+        )
+    }
+}

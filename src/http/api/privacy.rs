@@ -1,6 +1,7 @@
 //! Privacy endpoints: the generated privacy notice, rectification and erasure of one's own
 //! user (`PATCH/DELETE /api/v1/me`), and erasure of a whole account by the operator.
 
+use super::ApiQuery;
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -258,9 +259,6 @@ pub async fn delete_me(state: State, p: Principal) -> Result<HttpResponse, ApiEr
 #[serde(deny_unknown_fields)]
 pub struct ConfirmQuery {
     confirm: Option<String>,
-    /// Read by the authentication extractor (the panel names the account it works in).
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 /// `DELETE /api/v1/accounts/{id}?confirm={id}` (operator): erasure of a whole account.
@@ -268,7 +266,7 @@ pub async fn delete_account(
     state: State,
     p: Principal,
     id: web::Path<String>,
-    q: web::Query<ConfirmQuery>,
+    q: ApiQuery<ConfirmQuery>,
 ) -> Result<HttpResponse, ApiError> {
     p.require_operator()?;
     let account_id = Id::parse(&id).ok_or(ApiError::NotFound("account"))?;

@@ -1,6 +1,7 @@
 //! Retention settings (`GET/PUT /api/v1/settings/retention`, a preview of a change's effect)
 //! and the operator's retention run (`POST /api/v1/admin/retention/run`).
 
+use super::ApiQuery;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -25,9 +26,6 @@ enum Scope {
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
     scope: Option<String>,
-    /// Read by the authentication extractor (operators acting on another account).
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 fn parse_scope(q: &ScopeQuery) -> Result<Scope, ApiError> {
@@ -116,7 +114,7 @@ fn settings_json(state: &State, p: &Principal, scope: Scope) -> Result<Value, Ap
 pub async fn get(
     state: State,
     p: Principal,
-    q: web::Query<ScopeQuery>,
+    q: ApiQuery<ScopeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let scope = parse_scope(&q)?;
     if scope == Scope::Instance {
@@ -184,7 +182,7 @@ fn apply(
 pub async fn put(
     state: State,
     p: Principal,
-    q: web::Query<ScopeQuery>,
+    q: ApiQuery<ScopeQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let scope = parse_scope(&q)?;
@@ -242,7 +240,7 @@ fn changed_keys(old: &Retention, new: &Retention) -> Vec<DataClass> {
 pub async fn preview(
     state: State,
     p: Principal,
-    q: web::Query<ScopeQuery>,
+    q: ApiQuery<ScopeQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let scope = parse_scope(&q)?;
@@ -270,16 +268,13 @@ pub async fn preview(
 #[serde(deny_unknown_fields)]
 pub struct RunQuery {
     dry_run: Option<bool>,
-    /// Read by the authentication extractor (the panel names the account it works in).
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 /// `POST /api/v1/admin/retention/run[?dry_run=true]` (operator)
 pub async fn run(
     state: State,
     p: Principal,
-    q: web::Query<RunQuery>,
+    q: ApiQuery<RunQuery>,
 ) -> Result<HttpResponse, ApiError> {
     p.require_operator()?;
     let dry_run = q.dry_run.unwrap_or(false);

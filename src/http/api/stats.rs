@@ -8,6 +8,7 @@
 //! and view time; peaks and unique viewers of a sum are upper bounds (the sum of the parts),
 //! as the query layer already does for filters without a single series.
 
+use super::ApiQuery;
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
@@ -43,9 +44,6 @@ pub struct Params {
     limit: Option<String>,
     tz: Option<String>,
     q: Option<String>,
-    /// Read by the authentication extractor (operators acting on another account).
-    #[allow(dead_code)]
-    account: Option<String>,
 }
 
 struct Parsed {
@@ -438,7 +436,7 @@ async fn run<T: Send + 'static>(
 pub async fn summary(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
@@ -468,7 +466,7 @@ struct PointRow {
 pub async fn timeseries(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let metric_name = params.metric.clone().unwrap_or_else(|| "viewers".into());
@@ -535,7 +533,7 @@ fn server_names(state: &State, account: Id) -> Result<HashMap<Id, String>, ApiEr
 pub async fn breakdown(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
@@ -580,7 +578,7 @@ pub async fn breakdown(
 pub async fn live(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
@@ -635,7 +633,7 @@ struct StreamRow {
 pub async fn streams(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     let re = match &params.q {
@@ -742,7 +740,7 @@ struct DailyRow {
 pub async fn daily(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     p.require_audience()?;
     let q = parse_common(&params, &p, &state)?;
@@ -823,7 +821,7 @@ pub async fn daily(
 pub async fn billing(
     state: State,
     p: Principal,
-    params: web::Query<Params>,
+    params: ApiQuery<Params>,
 ) -> Result<HttpResponse, ApiError> {
     let q = parse_common(&params, &p, &state)?;
     if q.range.to - q.range.from > 400 * 86_400 {
