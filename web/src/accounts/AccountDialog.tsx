@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useState } from 'preact/hooks';
 import { createAccount, updateAccount } from '../api/endpoints';
 import { errorText } from '../api/errorText';
-import type { Account, AccountLimits } from '../api/types';
+import type { Account } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { t } from '../i18n';
 import { allTimeZones } from '../time/zone';
@@ -56,10 +56,10 @@ export function AccountDialog({ open, account, onClose, onSaved }: Props) {
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!name.trim()) return setError({ field: 'name', text: t('accounts.nameRequired') });
-    const limits = { max_servers: parseLimit(maxServers), max_users: parseLimit(maxUsers) };
-    for (const [field, value] of Object.entries(limits)) {
-      if (value === undefined) return setError({ field: `limits.${field}`, text: t('accounts.limitInvalid') });
-    }
+    const max_servers = parseLimit(maxServers);
+    if (max_servers === undefined) return setError({ field: 'limits.max_servers', text: t('accounts.limitInvalid') });
+    const max_users = parseLimit(maxUsers);
+    if (max_users === undefined) return setError({ field: 'limits.max_users', text: t('accounts.limitInvalid') });
     setBusy(true);
     setError(null);
     try {
@@ -67,7 +67,7 @@ export function AccountDialog({ open, account, onClose, onSaved }: Props) {
         name: name.trim(),
         domains: parseDomains(domains),
         timezone,
-        limits: limits as AccountLimits,
+        limits: { max_servers, max_users },
       };
       if (account) await updateAccount(account.id, body);
       else await createAccount(body);

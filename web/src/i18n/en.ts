@@ -36,6 +36,7 @@ export const en = {
   // Shared
   'common.cancel': 'Cancel',
   'common.close': 'Close',
+  'common.done': 'Done',
   'common.actions': 'Actions',
   'common.save': 'Save',
   'common.noData': 'No data for this range yet',
@@ -215,7 +216,6 @@ export const en = {
   'addServer.command': 'Run on the media server',
   'addServer.commandHint':
     'Reads nginx-rtmp statistics from /stat. For another media server, change --source (icecast, srs, mediamtx, …).',
-  'addServer.done': 'Done',
 
   // Streams
   'streams.title': 'Streams',
@@ -306,7 +306,6 @@ export const en = {
   'tokens.once': 'Copy the token now: it is shown only once and cannot be recovered.',
   'tokens.secret': 'Token',
   'tokens.secretHint': 'Send it as "Authorization: Bearer <token>".',
-  'tokens.done': 'Done',
   'tokens.col.created': 'Created',
   'tokens.col.expires': 'Expires',
   'tokens.never': 'Never',

@@ -4,7 +4,7 @@ import { createServer } from '../api/endpoints';
 import type { NewServer } from '../api/types';
 import { CopyField } from '../components/CopyField';
 import { Dialog } from '../components/Dialog';
-import { Icon } from '../components/Icon';
+import { SecretDialog } from '../components/SecretDialog';
 import { t } from '../i18n';
 import { agentCommand } from './agentCommand';
 
@@ -58,20 +58,7 @@ export function AddServerDialog({ open, onClose, onCreated }: Props) {
 
   if (created) {
     return (
-      <Dialog
-        open={open}
-        onClose={close}
-        title={t('addServer.readyTitle', { name: created.name })}
-        footer={
-          <button type="button" class="button button-primary" onClick={close}>
-            {t('addServer.done')}
-          </button>
-        }
-      >
-        <div class="notice notice-warning">
-          <Icon name="alert" />
-          <span>{t('addServer.tokenOnce')}</span>
-        </div>
+      <SecretDialog open={open} onClose={close} title={t('addServer.readyTitle', { name: created.name })} once={t('addServer.tokenOnce')}>
         <CopyField label={t('addServer.token')} value={created.ingest_token} />
         <CopyField
           label={t('addServer.command')}
@@ -79,7 +66,7 @@ export function AddServerDialog({ open, onClose, onCreated }: Props) {
           multiline
           hint={t('addServer.commandHint')}
         />
-      </Dialog>
+      </SecretDialog>
     );
   }
 

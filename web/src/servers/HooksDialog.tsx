@@ -2,9 +2,10 @@ import { useState } from 'preact/hooks';
 import { disableHooks, issueHookSecret } from '../api/endpoints';
 import { errorText } from '../api/errorText';
 import type { HookSecretIssued, Server } from '../api/types';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { CopyField } from '../components/CopyField';
 import { Dialog } from '../components/Dialog';
-import { Icon } from '../components/Icon';
+import { SecretDialog } from '../components/SecretDialog';
 import { formatDateTime } from '../format/date';
 import { t } from '../i18n';
 import { useTimeZone } from '../state/timeZone';
@@ -36,11 +37,12 @@ export function HooksDialog({ server, canWrite, onClose, onChanged }: Props) {
     onClose();
   };
 
-  const run = async (action: () => Promise<void>) => {
+  const issue = async () => {
+    if (!server) return;
     setBusy(true);
     setError(null);
     try {
-      await action();
+      setIssued(await issueHookSecret(server.id));
       onChanged();
     } catch (err) {
       setError(errorText(err));
@@ -48,57 +50,40 @@ export function HooksDialog({ server, canWrite, onClose, onChanged }: Props) {
       setBusy(false);
     }
   };
-  const issue = () =>
-    run(async () => {
-      if (server) setIssued(await issueHookSecret(server.id));
-    });
-  const turnOff = () =>
-    run(async () => {
-      if (server) await disableHooks(server.id);
-      close();
-    });
 
+  const open = server !== null;
   const name = server?.name ?? '';
   const enabled = server?.hooks?.enabled ?? false;
 
   if (issued) {
     return (
-      <Dialog
-        open={server !== null}
-        onClose={close}
-        title={t('hooks.readyTitle', { name })}
-        footer={
-          <button type="button" class="button button-primary" onClick={close}>
-            {t('addServer.done')}
-          </button>
-        }
-      >
-        <div class="notice notice-warning">
-          <Icon name="alert" />
-          <span>{t('hooks.once')}</span>
-        </div>
+      <SecretDialog open={open} onClose={close} title={t('hooks.readyTitle', { name })} once={t('hooks.once')}>
         <CopyField label={t('hooks.nginxUrl')} value={issued.urls.nginx_rtmp} hint={t('hooks.nginxUrlHint')} />
         <CopyField label={t('hooks.nginxConfig')} value={nginxRtmpHooks(issued.urls.nginx_rtmp)} code />
         <CopyField label={t('hooks.srsUrl')} value={issued.urls.srs} />
         <CopyField label={t('hooks.srsConfig')} value={srsHooks(issued.urls.srs)} code />
-      </Dialog>
+      </SecretDialog>
     );
   }
 
-  const footer = !canWrite ? (
-    <button type="button" class="button" onClick={close}>
-      {t('common.close')}
-    </button>
-  ) : confirmOff ? (
-    <>
-      <button type="button" class="button" onClick={() => setConfirmOff(false)}>
-        {t('common.cancel')}
-      </button>
-      <button type="button" class="button button-danger" onClick={turnOff} disabled={busy}>
-        {t('hooks.turnOffConfirm')}
-      </button>
-    </>
-  ) : (
+  if (confirmOff) {
+    return (
+      <ConfirmDialog
+        open={open}
+        title={t('hooks.title', { name })}
+        confirmLabel={t('hooks.turnOffConfirm')}
+        onConfirm={async () => {
+          if (server) await disableHooks(server.id);
+          onChanged();
+        }}
+        onClose={close}
+      >
+        <p>{t('hooks.turnOffBody')}</p>
+      </ConfirmDialog>
+    );
+  }
+
+  const footer = canWrite ? (
     <>
       <button type="button" class="button" onClick={close}>
         {t('common.cancel')}
@@ -112,21 +97,21 @@ export function HooksDialog({ server, canWrite, onClose, onChanged }: Props) {
         {busy ? t('hooks.issuing') : enabled ? t('hooks.rotate') : t('hooks.turnOn')}
       </button>
     </>
+  ) : (
+    <button type="button" class="button" onClick={close}>
+      {t('common.close')}
+    </button>
   );
 
   return (
-    <Dialog open={server !== null} onClose={close} title={t('hooks.title', { name })} footer={footer}>
+    <Dialog open={open} onClose={close} title={t('hooks.title', { name })} footer={footer}>
       <p>{t('hooks.about')}</p>
       <p class="strong" data-testid="hooks-state">
         {enabled && server?.hooks.created_at
           ? t('hooks.onSince', { when: formatDateTime(server.hooks.created_at, tz) })
           : t('hooks.off')}
       </p>
-      {confirmOff ? (
-        <p>{t('hooks.turnOffBody')}</p>
-      ) : (
-        canWrite && enabled && <p class="muted">{t('hooks.rotateBody')}</p>
-      )}
+      {canWrite && enabled && <p class="muted">{t('hooks.rotateBody')}</p>}
       {error && (
         <p class="field-error" role="alert">
           {error}

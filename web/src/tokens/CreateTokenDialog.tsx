@@ -4,7 +4,7 @@ import { createToken } from '../api/endpoints';
 import type { NewApiToken, TokenScope } from '../api/types';
 import { CopyField } from '../components/CopyField';
 import { Dialog } from '../components/Dialog';
-import { Icon } from '../components/Icon';
+import { SecretDialog } from '../components/SecretDialog';
 import { t } from '../i18n';
 
 interface Props {
@@ -63,22 +63,9 @@ export function CreateTokenDialog({ open, onClose, onCreated }: Props) {
 
   if (created) {
     return (
-      <Dialog
-        open={open}
-        onClose={close}
-        title={t('tokens.readyTitle', { name: created.name })}
-        footer={
-          <button type="button" class="button button-primary" onClick={close}>
-            {t('tokens.done')}
-          </button>
-        }
-      >
-        <div class="notice notice-warning">
-          <Icon name="alert" />
-          <span>{t('tokens.once')}</span>
-        </div>
+      <SecretDialog open={open} onClose={close} title={t('tokens.readyTitle', { name: created.name })} once={t('tokens.once')}>
         <CopyField label={t('tokens.secret')} value={created.token} hint={t('tokens.secretHint')} />
-      </Dialog>
+      </SecretDialog>
     );
   }
 

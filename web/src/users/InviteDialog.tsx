@@ -4,7 +4,7 @@ import { errorText } from '../api/errorText';
 import type { Invitation, Role } from '../api/types';
 import { CopyField } from '../components/CopyField';
 import { Dialog } from '../components/Dialog';
-import { Icon } from '../components/Icon';
+import { SecretDialog } from '../components/SecretDialog';
 import { t } from '../i18n';
 import { useApi } from '../hooks/useApi';
 import { RoleSelect } from './RoleSelect';
@@ -53,22 +53,9 @@ export function InviteDialog({ open, onClose, onCreated }: Props) {
 
   if (created) {
     return (
-      <Dialog
-        open={open}
-        onClose={close}
-        title={t('invites.readyTitle', { email: created.email })}
-        footer={
-          <button type="button" class="button button-primary" onClick={close}>
-            {t('tokens.done')}
-          </button>
-        }
-      >
-        <div class="notice notice-warning">
-          <Icon name="alert" />
-          <span>{t('invites.once')}</span>
-        </div>
+      <SecretDialog open={open} onClose={close} title={t('invites.readyTitle', { email: created.email })} once={t('invites.once')}>
         <CopyField label={t('invites.link')} value={`${location.origin}${created.link ?? ''}`} />
-      </Dialog>
+      </SecretDialog>
     );
   }
   return (
